@@ -1,0 +1,124 @@
+"""The append-only, hash-chained audit log: one `record()` to write, one `verify()` to check."""
+
+import contextvars
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from anju.core.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+# Where the current request or command comes from; set by middleware or the CLI.
+current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("anju_ip", default="")
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    fields = [
+        event.id,
+        event.at.isoformat(),
+        event.user_id_ref,
+        event.username,
+        event.role,
+        event.scope,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.result,
+        event.ip,
+        event.purpose,
+        event.detail,
+        event.prev_hash,
+    ]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    """SHA-256 of the row's fields, the previous hash included."""
+    return hashlib.sha256(_canonical(event)).hexdigest()
+
+
+def describe_roles(user) -> tuple[str, str]:
+    """The user's roles and the nodes they hold them on, as stored on an audit row."""
+    if user is None or not getattr(user, "pk", None):
+        return "", ""
+    rows = list(user.assignments.values_list("role", "node_code"))
+    return ",".join(sorted({r for r, _ in rows})), ",".join(sorted({f"{r}@{c}" for r, c in rows}))
+
+
+def record(
+    action: str,
+    *,
+    user=None,
+    username: str = "",
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    result: str = "ok",
+    purpose: str = "",
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one audit row in the caller's transaction (or its own), chained to the last one."""
+    role, scope = describe_roles(user)
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(getattr(obj, "code", None) or obj.pk)
+    with transaction.atomic():
+        # Locking the head row serialises writers, so ids stay dense and the chain unbroken.
+        head = AuditHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            id=head.last_id + 1,
+            at=timezone.now(),
+            user_id_ref=getattr(user, "pk", None),
+            username=getattr(user, "username", "") or username,
+            role=role,
+            scope=scope,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            result=result,
+            ip=current_ip.get(),
+            purpose=purpose,
+            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else "",
+            prev_hash=head.last_hash,
+        )
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        AuditHead.objects.filter(pk=1).update(last_id=event.id, last_hash=event.hash)
+    return event
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str = ""
+    bad_id: int | None = None
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain from the first row; report the first row altered or removed."""
+    expected_id, prev_hash, checked = 1, GENESIS, 0
+    last_seen = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(id__gt=last_seen).order_by("id")[:batch])
+        if not rows:
+            break
+        for event in rows:
+            if event.id != expected_id:
+                return VerifyResult(False, checked, f"row {expected_id} was removed", expected_id)
+            if event.prev_hash != prev_hash:
+                return VerifyResult(False, checked, f"row {event.id} does not follow row {event.id - 1}", event.id)
+            if compute_hash(event) != event.hash:
+                return VerifyResult(False, checked, f"row {event.id} was altered", event.id)
+            prev_hash, expected_id, checked = event.hash, event.id + 1, checked + 1
+        last_seen = rows[-1].id
+    head = AuditHead.objects.get(pk=1)
+    if head.last_id != expected_id - 1:
+        return VerifyResult(False, checked, f"row {expected_id} was removed", expected_id)
+    if head.last_hash != prev_hash:
+        return VerifyResult(False, checked, f"row {head.last_id} was altered", head.last_id)
+    return VerifyResult(True, checked)

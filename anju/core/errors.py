@@ -1,0 +1,13 @@
+"""Errors raised by actions, turned into clear answers by views, the API and the CLI."""
+
+
+class ActionError(Exception):
+    """The request cannot be carried out as asked; the message says why, for the user."""
+
+    status = 400
+
+
+class Conflict(ActionError):
+    """The request clashes with the current state (an illegal transition, a duplicate)."""
+
+    status = 409

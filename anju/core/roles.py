@@ -1,0 +1,61 @@
+"""Roles, what each may do, and which roles carry a data scope.
+
+System, security and audit administration (等保 三员分立) are separate: their permission sets do
+not overlap, they carry no data scope, and no user may hold one of them together with any other role.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("District admin")
+    STREET_ADMIN = "street_admin", _("Street admin")
+    STATION_CHIEF = "station_chief", _("Police-station chief")
+    OFFICER = "officer", _("Community officer")
+    AUXILIARY = "auxiliary", _("Auxiliary officer")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GRID_HEAD = "grid_head", _("Grid head")
+    MEDIATOR = "mediator", _("Mediator")
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    AUDITOR = "auditor", _("Auditor")
+    SECURITY_ADMIN = "security_admin", _("Security admin")
+    SYSTEM_ADMIN = "system_admin", _("System admin")
+
+
+# The three administrators of 三员分立.
+ADMIN_TRIO = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
+
+# Working roles read the data of the node they are assigned to; the trio reads none.
+SCOPED_ROLES = frozenset(Role) - ADMIN_TRIO
+
+
+class Perm:
+    """Permission codes. Each names one power; roles are sets of them."""
+
+    GEO_VIEW = "geo.view"  # divisions, grids, teams and the map in scope
+    GEO_MANAGE = "geo.manage"  # import or change grids in scope
+    AUDIT_VIEW = "audit.view"  # read and verify the audit log
+    ACCOUNTS_MANAGE = "accounts.manage"  # create, disable accounts; reset passwords
+    ROLES_ASSIGN = "roles.assign"  # grant and revoke roles; unlock accounts; revoke tokens
+
+
+_WORKING = {Perm.GEO_VIEW}
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.DISTRICT_ADMIN: frozenset(_WORKING | {Perm.GEO_MANAGE}),
+    Role.STREET_ADMIN: frozenset(_WORKING | {Perm.GEO_MANAGE}),
+    Role.STATION_CHIEF: frozenset(_WORKING),
+    Role.OFFICER: frozenset(_WORKING),
+    Role.AUXILIARY: frozenset(_WORKING),
+    Role.GRID_WORKER: frozenset(_WORKING),
+    Role.GRID_HEAD: frozenset(_WORKING),
+    Role.MEDIATOR: frozenset(_WORKING),
+    Role.DISPATCHER: frozenset(_WORKING),
+    Role.DEPARTMENT_STAFF: frozenset(_WORKING),
+    Role.VOLUNTEER: frozenset(_WORKING),
+    Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),
+    Role.SECURITY_ADMIN: frozenset({Perm.ROLES_ASSIGN}),
+    Role.SYSTEM_ADMIN: frozenset({Perm.ACCOUNTS_MANAGE}),
+}

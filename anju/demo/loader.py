@@ -1,0 +1,166 @@
+"""The demo district: real Shibei divisions and outline, generated grids, teams and accounts.
+
+Everything goes through the same actions an operator uses, so the demo is audited like real work.
+Re-running finds what exists and adds nothing twice.
+"""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+
+from anju.core import actions as core_actions
+from anju.core.models import User
+from anju.core.passwords import generate_password
+from anju.core.roles import Role
+from anju.demo.names import mobile, person_name
+from anju.demo.tessellation import grids_for, partition, split_households
+from anju.geo import actions as geo_actions
+from anju.geo.geometry import parse_polygon, to_geojson
+from anju.geo.models import Division, Grid, Post
+
+DATA = Path(__file__).resolve().parent.parent / "geo" / "data"
+DISTRICT = "370203"
+SEED = 370203
+# Households per community: Shibei has about 1.1 million people, some 2.5 to a household.
+HOUSEHOLDS_RANGE = (2200, 4200)
+
+# One account per role, each on the node its work is done on (辽宁路街道 > 贮水山社区 > its first grid).
+STREET, COMMUNITY = "370203005", "370203005011"
+GRID = COMMUNITY + "001"
+DEMO_ROLES = [
+    (Role.DISTRICT_ADMIN, DISTRICT),
+    (Role.STREET_ADMIN, STREET),
+    (Role.STATION_CHIEF, STREET),
+    (Role.OFFICER, COMMUNITY),
+    (Role.AUXILIARY, COMMUNITY),
+    (Role.GRID_WORKER, GRID),
+    (Role.GRID_HEAD, GRID),
+    (Role.MEDIATOR, COMMUNITY),
+    (Role.DISPATCHER, DISTRICT),
+    (Role.DEPARTMENT_STAFF, DISTRICT),
+    (Role.VOLUNTEER, GRID),
+    (Role.AUDITOR, DISTRICT),
+    (Role.SECURITY_ADMIN, DISTRICT),
+    (Role.SYSTEM_ADMIN, DISTRICT),
+]
+
+
+def load_demo(home: Path, residents: int = 0, out=print) -> list[dict]:
+    """Prepare the demo in the database of `home`; returns the demo accounts."""
+    out(f"Divisions: {geo_actions.import_divisions(DATA / 'divisions', DISTRICT)} rows (Shibei and above).")
+    district = Division.objects.get(code=DISTRICT)
+    if not district.geometry:
+        feature = json.loads((DATA / f"{DISTRICT}.geojson").read_text(encoding="utf-8"))
+        district = geo_actions.set_division_geometry(DISTRICT, feature["geometry"])
+    accounts = ensure_users(home)
+    if Grid.objects.filter(path__startswith=district.path).exists():
+        out("Grids: already there, left as they are.")
+    else:
+        n = generate_grids(district, grid_worker=User.objects.get(username=Role.GRID_WORKER.value))
+        out(f"Grids: {n} generated over the real district outline.")
+    for account in accounts:
+        user = User.objects.get(username=account["username"])
+        core_actions.assign_role(None, user, account["role"], account["scope"])
+    (home / "demo-accounts.json").write_text(json.dumps(accounts, ensure_ascii=False, indent=2))
+    (home / "demo-accounts.json").chmod(0o600)
+    if residents:
+        out(f"Residents: {residents} requested; resident records come with the registry module.")
+    return accounts
+
+
+def generate_grids(district: Division, grid_worker: User) -> int:
+    """Cut the district into its streets, communities and grids, and staff every grid.
+
+    The demo grid worker is the manager on the team of the first grid of 贮水山社区.
+    """
+    rng = random.Random(SEED)
+    nprng = np.random.default_rng(SEED)
+    outline = parse_polygon(district.geojson)
+    streets = list(district.children.order_by("code"))
+    communities = {s.code: list(s.children.order_by("code")) for s in streets}
+    features, teams = [], {}
+    with transaction.atomic():
+        street_shapes = partition(outline, [len(communities[s.code]) for s in streets], seed=SEED)
+        for street, street_shape in zip(streets, street_shapes, strict=True):
+            geo_actions.set_division_geometry(street.code, _geometry(street_shape), generated=True)
+            members = communities[street.code]
+            households = [rng.randint(*HOUSEHOLDS_RANGE) for _ in members]
+            shapes = partition(street_shape, households, seed=int(street.code) % 100000)
+            for community, shape, total in zip(members, shapes, households, strict=True):
+                geo_actions.set_division_geometry(community.code, _geometry(shape), generated=True)
+                count = grids_for(total)
+                grid_shapes = partition(shape, [1.0] * count, seed=int(community.code) % 100000)
+                officer = (person_name(rng), mobile(rng))  # one community officer covers every grid
+                for i, (grid_shape, hh) in enumerate(
+                    zip(grid_shapes, split_households(total, count, nprng), strict=True), start=1
+                ):
+                    code = f"{community.code}{i:03d}"
+                    short = community.name.removesuffix("居委会")
+                    features.append(
+                        {
+                            "type": "Feature",
+                            "properties": {
+                                "code": code,
+                                "name": f"{short}第{i}网格",
+                                "community": community.code,
+                                "kind": "general",
+                                "households": int(hh),
+                                "generated": True,
+                            },
+                            "geometry": _geometry(grid_shape),
+                        }
+                    )
+                    teams[code] = _team(rng, officer)
+        geo_actions.import_grids(None, {"type": "FeatureCollection", "features": features})
+        manager = next(m for m in teams[GRID] if m["post"] == Post.MANAGER)
+        manager.update(name=grid_worker.full_name, phone=grid_worker.phone, user=grid_worker)
+        for grid in Grid.objects.filter(code__in=teams):
+            geo_actions.set_team(None, grid, teams[grid.code])
+    return len(features)
+
+
+def _geometry(shape) -> dict:
+    return json.loads(to_geojson(shape))
+
+
+def _team(rng: random.Random, officer: tuple[str, str]) -> list[dict]:
+    """A "4+N+N" team: head, advisor, the community officer, a grid worker, informants, volunteers."""
+    team = [
+        {"post": Post.HEAD, "name": person_name(rng), "phone": mobile(rng)},
+        {"post": Post.ADVISOR, "name": person_name(rng), "phone": mobile(rng)},
+        {"post": Post.OFFICER, "name": officer[0], "phone": officer[1]},
+        {"post": Post.MANAGER, "name": person_name(rng), "phone": mobile(rng)},
+    ]
+    team += [
+        {"post": Post.INFORMANT, "name": person_name(rng), "phone": mobile(rng)}
+        for _ in range(rng.randint(1, 3))
+    ]
+    team += [
+        {"post": Post.VOLUNTEER, "name": person_name(rng), "phone": mobile(rng)}
+        for _ in range(rng.randint(2, 6))
+    ]
+    return team
+
+
+def ensure_users(home: Path) -> list[dict]:
+    """One account per demo role; passwords kept in demo-accounts.json so re-runs keep them."""
+    path = home / "demo-accounts.json"
+    known = {a["username"]: a for a in json.loads(path.read_text())} if path.exists() else {}
+    rng = random.Random(SEED + 1)
+    accounts = []
+    for role, node in DEMO_ROLES:
+        username = role.value
+        password = known.get(username, {}).get("password")
+        user = User.objects.filter(username=username).first()
+        name, phone = person_name(rng), mobile(rng)
+        if user is None:
+            password = generate_password()
+            core_actions.create_user(None, username=username, password=password, full_name=name, phone=phone)
+        elif password is None or not user.check_password(password):
+            password = generate_password()
+            core_actions.set_password(None, user, password)
+        accounts.append({"username": username, "password": password, "role": role.value, "scope": node})
+    return accounts
