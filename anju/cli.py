@@ -71,7 +71,7 @@ def cmd_worker(args) -> int:
     _migrate()
     from django.core.management import call_command
 
-    call_command("db_worker", *(["--batch"] if args.once else []))
+    call_command("db_worker", *(["--batch", "--no-startup-delay"] if args.once else []))
     return 0
 
 

@@ -117,3 +117,29 @@ def token_client(user: User) -> tuple[Client, dict]:
     )
     assert response.status_code == 200, response.content
     return client, {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture(autouse=True)
+def _audit_guard(request):
+    """Keep the audit triggers in place for every database test, and out of the way of a flush.
+
+    A transactional test ends with a flush (DELETE or TRUNCATE of every table), which the triggers
+    refuse: they are dropped just before that flush and put back when the next test starts.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    if not (marker or transactional or "db" in names):
+        yield
+        return
+    from django.db import connection
+
+    from anju.core import audit_guard
+
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    audit_guard.install(connection)
+    yield
+    if transactional:
+        audit_guard.remove(connection)
