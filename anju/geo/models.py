@@ -4,6 +4,7 @@ import json
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anju.core.scope import ScopedQuerySet
 
@@ -93,7 +94,7 @@ class Post(models.TextChoices):
     OFFICER = "officer", _("Grid officer")
     MANAGER = "manager", _("Grid manager")
     INFORMANT = "informant", _("Informant")
-    VOLUNTEER = "volunteer", _("Volunteer")
+    VOLUNTEER = "volunteer", pgettext_lazy("grid post", "Volunteer")
 
 
 SINGLE_POSTS = (Post.HEAD, Post.ADVISOR, Post.OFFICER, Post.MANAGER)

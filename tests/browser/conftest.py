@@ -7,7 +7,6 @@ they fail instead, so that they can never silently vanish.
 
 import importlib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -177,8 +176,3 @@ def page(browser, live_server, tmp_path, request, js_errors):
             if report is None or report.failed:
                 print(f"screenshot of the page at the end of the test: {shot} ({page.url})")
         context.close()
-
-
-def chromium_path() -> str | None:
-    """For diagnostics: where a Chromium is on PATH, if anywhere."""
-    return shutil.which("chromium")
