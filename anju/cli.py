@@ -45,6 +45,14 @@ def _serve(port: int, host: str) -> None:
     serve(application, host=host, port=port, threads=8, ident="anju")
 
 
+def _faults(errors: list[str]) -> int:
+    """Print an import's faults for the clerk to fix; the exit status of a refused import."""
+    print(f"Nothing was imported; {len(errors)} faults:", file=sys.stderr)
+    for e in errors:
+        print(f"  {e}", file=sys.stderr)
+    return 1
+
+
 def cmd_demo(args) -> int:
     home = _prepare_home(args.home)
     _migrate()
@@ -92,10 +100,7 @@ def cmd_import_divisions(args) -> int:
     try:
         n = import_divisions(Path(args.dir), args.under)
     except ImportFailed as exc:
-        print(f"Nothing was imported; {len(exc.errors)} faults:", file=sys.stderr)
-        for e in exc.errors:
-            print(f"  {e}", file=sys.stderr)
-        return 1
+        return _faults(exc.errors)
     print(f"{n} divisions imported or refreshed.")
     return 0
 
@@ -121,10 +126,7 @@ def cmd_grids(args) -> int:
     try:
         result = import_grids(None, data)
     except ImportFailed as exc:
-        print(f"Nothing was imported; {len(exc.errors)} faults:", file=sys.stderr)
-        for e in exc.errors:
-            print(f"  {e}", file=sys.stderr)
-        return 1
+        return _faults(exc.errors)
     print(f"{result['created']} grids created, {result['updated']} updated.")
     return 0
 
@@ -137,9 +139,7 @@ def cmd_audit(args) -> int:
     if result.ok:
         print(f"Audit chain intact: {result.checked} rows checked.")
         return 0
-    print(
-        f"Audit chain broken: {result.problem} ({result.checked} rows before it are intact).", file=sys.stderr
-    )
+    print(f"Audit chain broken: {result.problem} ({result.checked} rows before it are intact).", file=sys.stderr)
     return 1
 
 
@@ -149,9 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_home(p):
-        p.add_argument(
-            "--home", default=argparse.SUPPRESS, help="data folder (default: $ANJU_HOME or ./anju-home)"
-        )
+        p.add_argument("--home", default=argparse.SUPPRESS, help="data folder (default: $ANJU_HOME or ./anju-home)")
         return p
 
     p = with_home(sub.add_parser("demo", help="prepare the demo district and serve it"))
