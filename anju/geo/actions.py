@@ -27,10 +27,7 @@ def import_divisions(folder: Path, under: str | None = None) -> int:
     orphans = [r.code for r in rows if r.parent and r.parent not in codes and r.parent not in known]
     if orphans:
         raise ImportFailed(
-            [
-                _("division %(c)s: its parent is in neither the files nor the database") % {"c": c}
-                for c in orphans[:50]
-            ]
+            [_("division %(c)s: its parent is in neither the files nor the database") % {"c": c} for c in orphans[:50]]
         )
     objs = [
         Division(
@@ -82,24 +79,17 @@ def import_grids(actor, data) -> dict:
         raise PermissionDenied
     specs, errors = read_grid_features(data)
     communities = {
-        d.code: d
-        for d in Division.objects.filter(code__in={s.community for s in specs}, level=Level.COMMUNITY)
+        d.code: d for d in Division.objects.filter(code__in={s.community for s in specs}, level=Level.COMMUNITY)
     }
     for spec in specs:
         community = communities.get(spec.community)
-        allowed = community is not None and (
-            actor is None or scope.has_perm(actor, Perm.GEO_MANAGE, community.path)
-        )
+        allowed = community is not None and (actor is None or scope.has_perm(actor, Perm.GEO_MANAGE, community.path))
         if not allowed:
-            errors.append(
-                _("grid %(g)s: no community %(c)s in your scope") % {"g": spec.code, "c": spec.community}
-            )
+            errors.append(_("grid %(g)s: no community %(c)s in your scope") % {"g": spec.code, "c": spec.community})
     if not errors:
         stored = {
             code: parse_polygon(json.loads(text))
-            for code, text in Grid.objects.filter(community__in=list(communities)).values_list(
-                "code", "geometry"
-            )
+            for code, text in Grid.objects.filter(community__in=list(communities)).values_list("code", "geometry")
         }
         errors += overlap_errors(specs, stored)
     if errors:
@@ -131,11 +121,7 @@ def export_grids(actor, under: str | None = None) -> dict:
     """The grids in the actor's scope (all, for the operator) as a FeatureCollection; audited."""
     grids = Grid.objects.select_related("community") if actor is None else Grid.objects.restrict(actor)
     if under:
-        grids = (
-            grids.filter(code=under)
-            if len(under) == 15
-            else grids.filter(path__startswith=division_path(under))
-        )
+        grids = grids.filter(code=under) if len(under) == 15 else grids.filter(path__startswith=division_path(under))
     features = [grid_feature(g) for g in grids.order_by("code")]
     audit.record(
         "grids.export",

@@ -4,6 +4,7 @@ import json
 import math
 
 import shapely
+from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -15,18 +16,18 @@ M_PER_DEG = 111_320.0
 def parse_polygon(geometry: dict) -> BaseGeometry:
     """A Polygon or MultiPolygon from a GeoJSON geometry dict; ValueError with the reason if not."""
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        raise ValueError("geometry must be a GeoJSON Polygon or MultiPolygon")
+        raise ValueError(_("geometry must be a GeoJSON Polygon or MultiPolygon"))
     try:
         geom = shape(geometry)
     except Exception as exc:  # shapely raises several kinds for malformed coordinates
-        raise ValueError(f"geometry cannot be read: {exc}") from exc
+        raise ValueError(_("geometry cannot be read: %(e)s") % {"e": exc}) from exc
     if geom.is_empty:
-        raise ValueError("geometry is empty")
+        raise ValueError(_("geometry is empty"))
     if not geom.is_valid:
-        raise ValueError(f"polygon is invalid: {shapely.is_valid_reason(geom)}")
+        raise ValueError(_("polygon is invalid: %(r)s") % {"r": shapely.is_valid_reason(geom)})
     minx, miny, maxx, maxy = geom.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise ValueError("coordinates are not WGS-84 longitude/latitude")
+        raise ValueError(_("coordinates are not WGS-84 longitude/latitude"))
     return geom
 
 

@@ -55,9 +55,7 @@ def read_divisions(folder: Path, under: str | None = None) -> list[DivisionRow]:
     rows: list[DivisionRow] = []
     seen: set[str] = set()
     if under is not None and (not under.isdigit() or len(under) not in LEVEL_BY_LENGTH):
-        raise ImportFailed(
-            [_("--under must be a division code of 2, 4, 6, 9 or 12 digits: %(c)s") % {"c": under}]
-        )
+        raise ImportFailed([_("--under must be a division code of 2, 4, 6, 9 or 12 digits: %(c)s") % {"c": under}])
     for level, (filename, parent_col) in enumerate(DIVISION_FILES):
         length = PREFIX_LENGTHS[level]
         path = folder / filename
@@ -68,9 +66,7 @@ def read_divisions(folder: Path, under: str | None = None) -> list[DivisionRow]:
             reader = csv.DictReader(fh)
             missing = {"code", "name", *([parent_col] if parent_col else [])} - set(reader.fieldnames or [])
             if missing:
-                errors.append(
-                    _("%(f)s: missing columns %(c)s") % {"f": filename, "c": ", ".join(sorted(missing))}
-                )
+                errors.append(_("%(f)s: missing columns %(c)s") % {"f": filename, "c": ", ".join(sorted(missing))})
                 continue
             for lineno, rec in enumerate(reader, start=2):
                 code = (rec["code"] or "").strip()
@@ -88,8 +84,7 @@ def read_divisions(folder: Path, under: str | None = None) -> list[DivisionRow]:
                     errors.append(_("%(w)s: name is empty") % {"w": where})
                 if parent_col and (parent != code[: PREFIX_LENGTHS[level - 1]]):
                     errors.append(
-                        _("%(w)s: parent %(p)s is not the start of code %(c)s")
-                        % {"w": where, "p": parent, "c": code}
+                        _("%(w)s: parent %(p)s is not the start of code %(c)s") % {"w": where, "p": parent, "c": code}
                     )
                 if code in seen:
                     errors.append(_("%(w)s: code %(c)s appears twice") % {"w": where, "c": code})

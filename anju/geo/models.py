@@ -27,9 +27,7 @@ class Division(models.Model):
     code = models.CharField(_("code"), max_length=12, primary_key=True)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     path = models.CharField(max_length=120, unique=True)
     # GeoJSON geometry (WGS-84); `geometry_generated` marks shapes the demo made up.
     geometry = models.TextField(blank=True)

@@ -1,13 +1,18 @@
 """Pages of the district: home counts, the division tree, the map and a grid's page."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from anju.core import scope
 from anju.core.masking import mask_phone
 from anju.core.roles import Perm
-from anju.geo import queries
+from anju.geo import actions, queries
+from anju.geo.forms import GridImportForm, TeamForm
+from anju.geo.imports import ImportFailed
 from anju.geo.models import Division, Grid, Level
 
 
@@ -88,4 +93,36 @@ def grid(request, code: str):
     for member in team:
         member.phone_masked = mask_phone(member.phone)
     trail = list(queries.visible_divisions(user).filter(path__in=scope.ancestors(g.path)).order_by("path"))
-    return render(request, "geo/grid.html", {"grid": g, "team": team, "trail": trail})
+    can_edit = scope.has_perm(user, Perm.GEO_MANAGE, g.path)
+    return render(request, "geo/grid.html", {"grid": g, "team": team, "trail": trail, "can_edit": can_edit})
+
+
+@login_required
+def team_edit(request, code: str):
+    """Edit a grid's "4+N+N" team (district or street admin over the grid)."""
+    user = _viewer(request)
+    g = queries.get_grid(user, code)
+    if not scope.has_perm(user, Perm.GEO_MANAGE, g.path):
+        raise PermissionDenied
+    form = TeamForm(request.POST or None, initial=TeamForm.initial_for(queries.grid_team(user, g)))
+    if request.method == "POST" and form.is_valid():
+        actions.set_team(user, g, form.cleaned_members)
+        messages.success(request, _("The team was saved."))
+        return redirect("grid", code=g.code)
+    return render(request, "geo/team_edit.html", {"grid": g, "form": form})
+
+
+@login_required
+def grid_import(request):
+    """Upload grids as GeoJSON; all or nothing, with every fault listed."""
+    user = _viewer(request)
+    if not scope.has_perm(user, Perm.GEO_MANAGE):
+        raise PermissionDenied
+    form = GridImportForm(request.POST or None, request.FILES or None)
+    faults, result = [], None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = actions.import_grids(user, form.cleaned_data["file"])
+        except ImportFailed as exc:
+            faults = exc.errors
+    return render(request, "geo/grid_import.html", {"form": form, "faults": faults, "result": result})
