@@ -179,16 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_home(sub.add_parser("grids", help="import or export grids as GeoJSON"))
     gsub = p.add_subparsers(dest="grids_command", required=True)
-    gi = gsub.add_parser("import")
+    gi = with_home(gsub.add_parser("import"))
     gi.add_argument("file")
-    ge = gsub.add_parser("export")
+    ge = with_home(gsub.add_parser("export"))
     ge.add_argument("--under", help="a division or grid code")
     ge.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_grids)
 
     p = with_home(sub.add_parser("audit", help="check the audit log"))
     asub = p.add_subparsers(dest="audit_command", required=True)
-    asub.add_parser("verify", help="exit non-zero and name the first altered or removed row")
+    with_home(asub.add_parser("verify", help="exit non-zero and name the first altered or removed row"))
     p.set_defaults(func=cmd_audit)
     return parser
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from anju.core import actions, audit, scope
 from anju.core.models import ApiToken, AuditEvent
@@ -107,29 +107,30 @@ class AuditPage(Schema):
     items: list[AuditOut]
 
 
+class AuditFilter(Schema):
+    action: str | None = None
+    username: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
 @router.get("/audit", response=AuditPage)
-def audit_log(
-    request,
-    action: str | None = None,
-    username: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = Field(100, ge=1, le=1000),
-    offset: int = Field(0, ge=0),
-):
+def audit_log(request, filters: Query[AuditFilter]):
     """The audit log, newest first (auditors only)."""
     if not scope.has_perm(request.user, Perm.AUDIT_VIEW):
         raise PermissionDenied
     rows = AuditEvent.objects.order_by("-id")
-    if action:
-        rows = rows.filter(action=action)
-    if username:
-        rows = rows.filter(username=username)
-    if since:
-        rows = rows.filter(at__gte=since)
-    if until:
-        rows = rows.filter(at__lt=until)
-    return {"count": rows.count(), "items": list(rows[offset : offset + limit])}
+    if filters.action:
+        rows = rows.filter(action=filters.action)
+    if filters.username:
+        rows = rows.filter(username=filters.username)
+    if filters.since:
+        rows = rows.filter(at__gte=filters.since)
+    if filters.until:
+        rows = rows.filter(at__lt=filters.until)
+    return {"count": rows.count(), "items": list(rows[filters.offset : filters.offset + filters.limit])}
 
 
 class VerifyOut(Schema):

@@ -7,10 +7,40 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from anju.core.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+# What each action code means, for the audit page; codes stay as they are in the data and the API.
+ACTION_LABELS = {
+    "login": _("Signed in"),
+    "logout": _("Signed out"),
+    "login_failed": _("Failed sign-in"),
+    "user.create": _("Account opened"),
+    "user.set_password": _("Password set"),
+    "user.enable": _("Account enabled"),
+    "user.disable": _("Account disabled"),
+    "user.unlock": _("Account unlocked"),
+    "role.assign": _("Role granted"),
+    "role.revoke": _("Role revoked"),
+    "token.issue": _("API token issued"),
+    "token.revoke": _("API token revoked"),
+    "divisions.import": _("Divisions imported"),
+    "division.set_geometry": _("Division outline set"),
+    "grids.import": _("Grids imported"),
+    "grids.export": _("Grids exported"),
+    "team.set": _("Grid team changed"),
+    "audit.view": _("Audit log read"),
+    "audit.verify": _("Audit chain verified"),
+}
+
+
+def action_label(code: str) -> str:
+    """The readable name of an action code (the code itself when it has none)."""
+    return str(ACTION_LABELS.get(code, code))
+
 
 # Where the current request or command comes from; set by middleware or the CLI.
 current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("anju_ip", default="")

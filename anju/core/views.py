@@ -58,11 +58,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 def tokens(request):
-    """List, create and revoke one's own API tokens."""
-    secret = None
+    """List, create and revoke one's own API tokens; a new secret is shown once, after a redirect."""
     if request.method == "POST":
         name = request.POST.get("name", "").strip() or "api"
         _token, secret = actions.issue_token(request.user, name)
+        request.session["new_token"] = secret
+        return redirect("tokens")
+    secret = request.session.pop("new_token", None)
     rows = ApiToken.objects.filter(user=request.user)
     return render(request, "core/tokens.html", {"tokens": rows, "secret": secret})
 
@@ -78,7 +80,7 @@ def token_revoke(request, token_id: int):
 
 @login_required
 def audit_log(request):
-    """The audit log with filters and a chain check (auditors only)."""
+    """The audit log with filters and a chain check (auditors only; their reading is audited too)."""
     if not scope.has_perm(request.user, Perm.AUDIT_VIEW):
         raise PermissionDenied
     rows = AuditEvent.objects.order_by("-id")
@@ -89,7 +91,19 @@ def audit_log(request):
     if username:
         rows = rows.filter(username=username)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    result = audit.verify() if request.GET.get("verify") else None
+    result = None
+    if request.GET.get("verify"):
+        result = audit.verify()
+        audit.record(
+            "audit.verify",
+            user=request.user,
+            result="ok" if result.ok else "broken",
+            detail={"checked": result.checked, "problem": result.problem},
+        )
+    else:
+        audit.record(
+            "audit.view", user=request.user, detail={"action": action, "username": username, "page": page.number}
+        )
     actions_known = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
     return render(
         request,
@@ -99,7 +113,7 @@ def audit_log(request):
             "result": result,
             "action": action,
             "username": username,
-            "actions_known": sorted(actions_known),
+            "actions_known": [(a, audit.action_label(a)) for a in sorted(actions_known)],
         },
     )
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Body, Query, Router, Schema
 
 from anju.core import scope
 from anju.core.roles import Perm
@@ -116,6 +116,19 @@ def grids_export(request, under: str | None = None):
     return JsonResponse(actions.export_grids(user, under))
 
 
+class ImportOut(Schema):
+    created: int
+    updated: int
+
+
+@router.post("/grids/import", response=ImportOut)
+def grids_import(request, body: Body[dict]):
+    """Create or replace grids from a GeoJSON FeatureCollection, all or nothing (400 lists faults)."""
+    if not scope.has_perm(request.user, Perm.GEO_MANAGE):
+        raise PermissionDenied
+    return actions.import_grids(request.user, body)
+
+
 @router.get("/grids/{code}", response=GridOut)
 def grid(request, code: str, format: str | None = None):
     """One grid in scope; `?format=geojson` gives it as a Feature with its polygon."""
@@ -125,19 +138,6 @@ def grid(request, code: str, format: str | None = None):
         f["properties"]["community_name"] = g.community.name
         return JsonResponse(f)
     return _grid_out(g)
-
-
-class ImportOut(Schema):
-    created: int
-    updated: int
-
-
-@router.post("/grids/import", response=ImportOut)
-def grids_import(request, body: dict):
-    """Create or replace grids from a GeoJSON FeatureCollection, all or nothing (400 lists faults)."""
-    if not scope.has_perm(request.user, Perm.GEO_MANAGE):
-        raise PermissionDenied
-    return actions.import_grids(request.user, body)
 
 
 class LocateOut(Schema):

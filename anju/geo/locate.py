@@ -38,14 +38,14 @@ class GridIndex:
         """
         lng = np.asarray(lng, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        result = np.full(lng.shape[0], -1, dtype=np.int64)
-        if len(self.codes) == 0 or lng.shape[0] == 0:
-            return result
-        points = shapely.points(lng, lat)
-        point_idx, grid_idx = self.tree.query(points, predicate="intersects")
-        # Assign in reverse so the lowest grid index wins where a point touches two grids.
-        result[point_idx[::-1]] = grid_idx[::-1]
-        return result
+        n = len(self.codes)
+        if n == 0 or lng.shape[0] == 0:
+            return np.full(lng.shape[0], -1, dtype=np.int64)
+        point_idx, grid_idx = self.tree.query(shapely.points(lng, lat), predicate="intersects")
+        # Keep the lowest grid index per point: the tree returns matches in no particular order.
+        best = np.full(lng.shape[0], n, dtype=np.int64)
+        np.minimum.at(best, point_idx, grid_idx)
+        return np.where(best == n, -1, best)
 
     def locate(self, lng: float, lat: float) -> str | None:
         """Code of the grid holding the point, or None outside every grid."""

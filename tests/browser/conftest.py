@@ -11,13 +11,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API drives the browser from an asyncio event loop that it keeps in this (the
-# main) thread, so while it is started Django sees "a running event loop" here and refuses every
-# synchronous ORM call from the test thread (fixtures, assertions, the flush after each test) with
-# SynchronousOnlyOperation. Nothing here runs as a coroutine and the live server answers from its
-# own threads, so the check does not apply: switch it off for this test session.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -38,7 +31,7 @@ def _required() -> bool:
 def _unavailable() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found (apt-get install chromium); set ANJU_REQUIRE_BROWSER=1 to fail instead"
+        return f"{CHROMIUM} not found (apt-get install chromium)"
     try:
         importlib.import_module("playwright.sync_api")
     except ImportError:
@@ -53,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
         return
     for item in items:
         if HERE in item.path.parents:
-            item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
+            item.add_marker(pytest.mark.skip(reason=f"{reason}; set ANJU_REQUIRE_BROWSER=1 to fail instead"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -74,6 +67,14 @@ def browser():
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an asyncio event loop marked as running in this (the main) thread
+    # from start() to stop(). Django then believes it is called from async code and refuses every
+    # synchronous ORM call of the test thread (fixtures, assertions, the flush after each test, and
+    # any database test that runs later in the session) with SynchronousOnlyOperation. Nothing here
+    # runs as a coroutine, and the live server answers from its own threads, which have no loop:
+    # the check does not apply, so it is off exactly while Playwright runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
@@ -83,61 +84,57 @@ def browser():
             chromium.close()
     finally:
         playwright.stop()
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 # --- The database ----------------------------------------------------------------------------------
 #
 # The live server answers from other threads (and, on PostgreSQL, other connections), so these tests
-# need real commits: pytest-django's transactional_db, which empties every table after each test
-# with Django's flush. But the audit log is append-only: migration core/0002 installs triggers that
-# refuse DELETE (SQLite) and DELETE/TRUNCATE (PostgreSQL) on core_auditevent, so that flush fails,
-# and it would also remove the AuditHead row the same migration creates, which every audit write
-# needs. So, around each browser test: triggers and head row (re)installed before it, exactly as
-# the migration does it, and the triggers dropped after it, just before the flush; once the last
-# browser test has been flushed, they are put back for whatever tests run next in the session.
+# need real commits: pytest-django's transactional_db (which live_server implies), ending each test
+# with a flush of every table. tests/conftest.py's autouse `_audit_guard` drops the audit log's
+# append-only triggers just before that flush (they refuse DELETE and TRUNCATE) and puts them back
+# at the start of the next test. But the flush also empties core_audithead, whose single row
+# migration core/0002 creates and every audit write locks: without it the second browser test
+# fails on its first audit row with AuditHead.DoesNotExist. So before each browser test, and once
+# after the last one for whatever tests run next, the migration's own forwards() puts back what it
+# left after `migrate` (it is idempotent: triggers if missing, head row if missing).
 
-_AUDIT_GUARDS = importlib.import_module("anju.core.migrations.0002_audit_append_only")
+_AUDIT_MIGRATION = importlib.import_module("anju.core.migrations.0002_audit_append_only")
 
 
-class _Executor:
-    """The part of a schema editor the migration's functions use: a connection and execute()."""
+class _SchemaEditor:
+    """What the migration's forwards() uses of a schema editor: the connection."""
 
     def __init__(self, connection):
         self.connection = connection
 
-    def execute(self, sql, params=None):
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
-
-def _drop_audit_guards() -> None:
+def _restore_migrated_audit_state() -> None:
     from django.apps import apps
     from django.db import connection
 
-    _AUDIT_GUARDS.backwards(apps, _Executor(connection))
-
-
-def _install_audit_guards() -> None:
-    from django.apps import apps
-    from django.db import connection
-
-    _drop_audit_guards()  # the migration's CREATE TRIGGER has no IF NOT EXISTS
-    _AUDIT_GUARDS.forwards(apps, _Executor(connection))
+    _AUDIT_MIGRATION.forwards(apps, _SchemaEditor(connection))
 
 
 @pytest.fixture(scope="package", autouse=True)
-def _audit_guards_back_after_browser_tests(django_db_blocker):
+def _audit_state_back_after_browser_tests(django_db_blocker):
     yield
+    from django.db import connection
+
     with django_db_blocker.unblock():
-        _install_audit_guards()
+        _restore_migrated_audit_state()
+        # Close what this opened: on PostgreSQL an open session keeps the test database from
+        # being dropped at the end of the run.
+        connection.close()
 
 
 @pytest.fixture(autouse=True)
 def browser_db(transactional_db, live_server):
-    """Committed data the live server can see, with the audit log's guards in place during the test."""
-    _install_audit_guards()
-    yield
-    _drop_audit_guards()
+    """Committed data the live server can see, on the audit state a fresh migrate leaves."""
+    _restore_migrated_audit_state()
 
 
 # --- Pages -----------------------------------------------------------------------------------------
@@ -156,9 +153,7 @@ def page(browser, live_server, tmp_path, request, js_errors):
     The context asks for English (Accept-Language: en-US) on purpose: the product must answer in
     Chinese anyway until the user picks English with the switch.
     """
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900}
-    )
+    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     context.set_default_navigation_timeout(20_000)
     page = context.new_page()
