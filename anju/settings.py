@@ -141,6 +141,9 @@ STORAGES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Addresses of reverse proxies whose X-Real-IP header names the client (docs/operations.md).
+ANJU_TRUSTED_PROXIES = [p for p in os.environ.get("ANJU_TRUSTED_PROXIES", "").split(",") if p]
+
 # An operator on an intranet with a tile server sets this; by default the map draws on a plain background.
 ANJU_MAP_TILES = os.environ.get("ANJU_MAP_TILES", "")
 

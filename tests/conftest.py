@@ -65,8 +65,7 @@ def district(db):
     rows += [(code, name, "370203") for code, name in STREETS.items()]
     rows += [(code, name, street) for code, (street, name) in COMMUNITIES.items()]
     Division.objects.bulk_create(
-        Division(code=c, name=n, parent_id=p, level=LEVEL_BY_LENGTH[len(c)], path=division_path(c))
-        for c, n, p in rows
+        Division(code=c, name=n, parent_id=p, level=LEVEL_BY_LENGTH[len(c)], path=division_path(c)) for c, n, p in rows
     )
     geo_actions.set_division_geometry("370203", square(120.29, 36.04, 0.06))
     geo_actions.import_grids(None, {"type": "FeatureCollection", "features": grid_features()})

@@ -138,13 +138,13 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = [
     Endpoint("page grid", "/grids/{code}/", "page", grid_pick),
     Endpoint("page division", "/divisions/{code}/", "page", division_pick),
-    Endpoint("page division children", "/divisions/{code}/children/", "page", division_pick,
-             check=_partial_lists_children),
+    Endpoint(
+        "page division children", "/divisions/{code}/children/", "page", division_pick, check=_partial_lists_children
+    ),
     Endpoint("api grid", "/api/v1/grids/{code}", "api", grid_pick, check=_json_code),
     Endpoint("api grid geojson", "/api/v1/grids/{code}?format=geojson", "api", grid_pick, check=_feature_code),
     Endpoint("api division", "/api/v1/divisions/{code}", "api", division_pick, check=_json_code),
-    Endpoint("api division children", "/api/v1/divisions/{code}/children", "api", division_pick,
-             check=_children_of),
+    Endpoint("api division children", "/api/v1/divisions/{code}/children", "api", division_pick, check=_children_of),
 ]
 
 ROLE_CASES: list[tuple[str, str]] = [
@@ -178,8 +178,9 @@ def matrix_params(endpoints: list[Endpoint]) -> list:
                 if endpoint.pick(node, case) is None:
                     continue
                 expected = 200 if case == "own" and role not in ADMIN_TRIO else 404
-                params.append(pytest.param(role, node, case, endpoint, expected,
-                                           id=f"{endpoint.name}-{role}@{node}-{case}"))
+                params.append(
+                    pytest.param(role, node, case, endpoint, expected, id=f"{endpoint.name}-{role}@{node}-{case}")
+                )
     return params
 
 
@@ -192,18 +193,32 @@ def fast_hasher(settings):
 @pytest.fixture
 def matrix_district(district, fast_hasher):
     """The small district plus a neighbouring district with one street, community and grid."""
-    rows = [(NEIGHBOUR_DISTRICT, "市南区", "3702"), (NEIGHBOUR_STREET, "八大峡街道", NEIGHBOUR_DISTRICT),
-            (NEIGHBOUR_COMMUNITY, "团岛社区居委会", NEIGHBOUR_STREET)]
+    rows = [
+        (NEIGHBOUR_DISTRICT, "市南区", "3702"),
+        (NEIGHBOUR_STREET, "八大峡街道", NEIGHBOUR_DISTRICT),
+        (NEIGHBOUR_COMMUNITY, "团岛社区居委会", NEIGHBOUR_STREET),
+    ]
     Division.objects.bulk_create(
-        Division(code=c, name=n, parent_id=p, level=LEVEL_BY_LENGTH[len(c)], path=division_path(c))
-        for c, n, p in rows
+        Division(code=c, name=n, parent_id=p, level=LEVEL_BY_LENGTH[len(c)], path=division_path(c)) for c, n, p in rows
     )
-    geo_actions.import_grids(None, {"type": "FeatureCollection", "features": [{
-        "type": "Feature",
-        "properties": {"code": NEIGHBOUR_GRID, "name": "团岛网格", "community": NEIGHBOUR_COMMUNITY,
-                       "households": 350},
-        "geometry": square(120.20, 36.05),
-    }]})
+    geo_actions.import_grids(
+        None,
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "code": NEIGHBOUR_GRID,
+                        "name": "团岛网格",
+                        "community": NEIGHBOUR_COMMUNITY,
+                        "households": 350,
+                    },
+                    "geometry": square(120.20, 36.05),
+                }
+            ],
+        },
+    )
     return district
 
 

@@ -38,8 +38,11 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # Behind a proxy, REMOTE_ADDR is the proxy's; the proxy sets X-Real-IP (docs/operations.md).
-        ip = request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR", "")
+        # Behind a proxy REMOTE_ADDR is the proxy's, and the proxy sets X-Real-IP; the header is believed
+        # only from the proxies the operator names, or any client could write any address into the log.
+        ip = request.META.get("REMOTE_ADDR", "")
+        if ip in settings.ANJU_TRUSTED_PROXIES and request.META.get("HTTP_X_REAL_IP"):
+            ip = request.META["HTTP_X_REAL_IP"]
         token = current_ip.set(ip)
         try:
             return self.get_response(request)

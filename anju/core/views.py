@@ -56,17 +56,38 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return redirect(self.success_url)
 
 
+NEW_TOKEN_COOKIE = "anju_new_token"
+
+
 @login_required
 def tokens(request):
-    """List, create and revoke one's own API tokens; a new secret is shown once, after a redirect."""
+    """List, create and revoke one's own API tokens.
+
+    A new secret reaches the page after a redirect (so a reload issues nothing) in a signed cookie
+    that lives a minute and is deleted once shown: it never rests in the database, sessions included.
+    """
     if request.method == "POST":
         name = request.POST.get("name", "").strip() or "api"
         _token, secret = actions.issue_token(request.user, name)
-        request.session["new_token"] = secret
-        return redirect("tokens")
-    secret = request.session.pop("new_token", None)
+        response = redirect("tokens")
+        response.set_signed_cookie(
+            NEW_TOKEN_COOKIE,
+            secret,
+            salt=str(request.user.pk),
+            max_age=60,
+            path=request.path,
+            httponly=True,
+            secure=request.is_secure(),
+            samesite="Strict",
+        )
+        return response
+    secret = request.get_signed_cookie(NEW_TOKEN_COOKIE, default=None, salt=str(request.user.pk), max_age=60)
     rows = ApiToken.objects.filter(user=request.user)
-    return render(request, "core/tokens.html", {"tokens": rows, "secret": secret})
+    response = render(request, "core/tokens.html", {"tokens": rows, "secret": secret})
+    if secret:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path=request.path)
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

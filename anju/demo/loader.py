@@ -134,14 +134,8 @@ def _team(rng: random.Random, officer: tuple[str, str]) -> list[dict]:
         {"post": Post.OFFICER, "name": officer[0], "phone": officer[1]},
         {"post": Post.MANAGER, "name": person_name(rng), "phone": mobile(rng)},
     ]
-    team += [
-        {"post": Post.INFORMANT, "name": person_name(rng), "phone": mobile(rng)}
-        for _ in range(rng.randint(1, 3))
-    ]
-    team += [
-        {"post": Post.VOLUNTEER, "name": person_name(rng), "phone": mobile(rng)}
-        for _ in range(rng.randint(2, 6))
-    ]
+    team += [{"post": Post.INFORMANT, "name": person_name(rng), "phone": mobile(rng)} for _ in range(rng.randint(1, 3))]
+    team += [{"post": Post.VOLUNTEER, "name": person_name(rng), "phone": mobile(rng)} for _ in range(rng.randint(2, 6))]
     return team
 
 

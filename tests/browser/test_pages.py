@@ -310,9 +310,11 @@ def test_audit_log_times_are_in_utc_as_the_header_says(page, district, make_user
     page.goto("/audit/")
     expect(page.locator("main table.data thead th").nth(1)).to_have_text(zh("Time (UTC)"))
     # The newest row is this reading of the log; the sign-in just before it is the newest login.
-    newest = page.locator("main table.data tbody tr").filter(
-        has=page.locator("td:nth-child(5) .muted", has_text=re.compile(r"^login$"))
-    ).first
+    newest = (
+        page.locator("main table.data tbody tr")
+        .filter(has=page.locator("td:nth-child(5) .muted", has_text=re.compile(r"^login$")))
+        .first
+    )
     shown = datetime.strptime(newest.locator("td:nth-child(2)").inner_text(), "%Y-%m-%d %H:%M:%S")
     now = datetime.now(UTC).replace(tzinfo=None)
     assert abs(shown - now) < timedelta(minutes=5), f"shown {shown}, UTC now {now:%Y-%m-%d %H:%M:%S}"
