@@ -5,7 +5,7 @@ from datetime import datetime
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from anju.core import actions, audit, scope
 from anju.core.models import ApiToken, AuditEvent
@@ -34,7 +34,7 @@ def create_token(request, body: Credentials):
     """Exchange a username and password for a personal API token (shown once)."""
     user = authenticate(request, username=body.username, password=body.password)
     if user is None:
-        return 401, {"detail": "Wrong username or password, or the account is locked for now."}
+        return Status(401, {"detail": "Wrong username or password, or the account is locked for now."})
     token, secret = actions.issue_token(user, body.name)
     return {"token": secret, "expires_at": token.expires_at}
 
@@ -60,7 +60,7 @@ def revoke_token(request, token_id: int):
     """Revoke one of the caller's tokens."""
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     actions.revoke_token(request.user, token)
-    return 204, None
+    return Status(204, None)
 
 
 class RoleOut(Schema):

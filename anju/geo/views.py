@@ -43,7 +43,7 @@ def home(request):
 def tree(request):
     """The division tree from the top of the user's scope, opened level by level."""
     user = _viewer(request)
-    roots = queries.top_divisions(user).annotate()
+    roots = queries.top_divisions(user)
     grids = Grid.objects.filter(path__in=scope.scope_paths(user)).select_related("community")
     return render(request, "geo/tree.html", {"roots": roots, "root_grids": grids})
 
