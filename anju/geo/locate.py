@@ -48,9 +48,9 @@ class GridIndex:
         return np.where(best == n, -1, best)
 
     def locate(self, lng: float, lat: float) -> str | None:
-        """Code of the grid holding the point, or None outside every grid."""
-        i = self.locate_many([lng], [lat])[0]
-        return None if i < 0 else self.codes[i]
+        """Code of the grid holding the point, or None outside every grid (lowest index on a border)."""
+        found = self.tree.query(shapely.Point(lng, lat), predicate="intersects")
+        return self.codes[found.min()] if len(found) else None
 
 
 _lock = threading.Lock()
