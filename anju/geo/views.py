@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from anju.core import scope
+from anju.core.errors import ActionError
 from anju.core.masking import mask_phone
 from anju.core.roles import Perm
 from anju.geo import actions, queries
@@ -106,9 +107,13 @@ def team_edit(request, code: str):
         raise PermissionDenied
     form = TeamForm(request.POST or None, initial=TeamForm.initial_for(queries.grid_team(user, g)))
     if request.method == "POST" and form.is_valid():
-        actions.set_team(user, g, form.cleaned_members)
-        messages.success(request, _("The team was saved."))
-        return redirect("grid", code=g.code)
+        try:
+            actions.set_team(user, g, form.cleaned_members)
+        except ActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The team was saved."))
+            return redirect("grid", code=g.code)
     return render(request, "geo/team_edit.html", {"grid": g, "form": form})
 
 
