@@ -3,10 +3,11 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from anju.core.auth import user_for_token
-from anju.core.errors import ActionError
+from anju.core.errors import ActionError, InvalidField
 from anju.geo.imports import ImportFailed
 
 
@@ -34,6 +35,20 @@ def _action_error(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status)
 
 
+@api.exception_handler(InvalidField)
+def _invalid_field(request, exc):
+    return api.create_response(request, {"detail": f"{exc.field}: {exc}", "field": exc.field}, status=422)
+
+
+@api.exception_handler(ValidationError)
+def _invalid_input(request, exc):
+    """Pydantic's errors, each naming the field (the last part of its location)."""
+    errors = [{"field": str(e["loc"][-1]) if e.get("loc") else "", "message": e.get("msg", "")} for e in exc.errors]
+    first = errors[0] if errors else {"field": "", "message": "invalid input"}
+    detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return api.create_response(request, {"detail": detail, "field": first["field"], "errors": errors}, status=422)
+
+
 @api.exception_handler(ImportFailed)
 def _import_failed(request, exc):
     return api.create_response(request, {"detail": exc.errors}, status=400)
@@ -53,4 +68,11 @@ from anju.core.api import router as core_router  # noqa: E402
 from anju.geo.api import router as geo_router  # noqa: E402
 
 api.add_router("", core_router)
+from anju.registry.api import router as registry_router  # noqa: E402
+from anju.registry.api_files import router as registry_files_router  # noqa: E402
+from anju.registry.api_reports import router as registry_reports_router  # noqa: E402
+
 api.add_router("", geo_router)
+api.add_router("", registry_router)
+api.add_router("", registry_files_router)
+api.add_router("", registry_reports_router)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ninja",
     "anju.core",
     "anju.geo",
+    "anju.registry",
     "anju.demo",
 ]
 

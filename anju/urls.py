@@ -7,4 +7,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("anju.core.urls")),
     path("", include("anju.geo.urls")),
+    path("", include("anju.registry.urls")),
 ]

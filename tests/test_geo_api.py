@@ -165,8 +165,9 @@ def test_422_bad_query(admin_api, url):
     client, auth = admin_api
     response = client.get(url, **auth)
     assert response.status_code == 422
-    detail = response.json()["detail"]
-    assert isinstance(detail, list) and detail[0]["loc"][0] == "query"
+    body = response.json()
+    assert body["field"] in ("lat", "lng") and body["detail"].startswith(body["field"] + ": ")
+    assert body["errors"][0]["field"] == body["field"]
 
 
 def test_bad_json_body_is_a_clear_error(admin_api):

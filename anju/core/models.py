@@ -107,3 +107,35 @@ class AuditHead(models.Model):
 
     def __str__(self):
         return f"audit head #{self.last_id}"
+
+
+class Notification(models.Model):
+    """One message in a user's in-app inbox. Every module notifies through `anju.core.notify`."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    at = models.DateTimeField(auto_now_add=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    # Same key, same unread message: a repeated reminder does not pile up.
+    key = models.CharField(max_length=120, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return self.subject
+
+
+class RateLimit(models.Model):
+    """Hits per key in the current fixed window (public forms). In the database, so that every
+    server process counts the same hits."""
+
+    key = models.CharField(max_length=150, unique=True)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return self.key

@@ -40,19 +40,28 @@ class Perm:
     AUDIT_VIEW = "audit.view"  # read and verify the audit log
     ACCOUNTS_MANAGE = "accounts.manage"  # create, disable accounts; reset passwords
     ROLES_ASSIGN = "roles.assign"  # grant and revoke roles; unlock accounts; revoke tokens
+    REGISTRY_VIEW = "registry.view"  # addresses, houses, people... in scope, masked
+    REGISTRY_COLLECT = "registry.collect"  # collect and update records in the field (pending)
+    REGISTRY_VERIFY = "registry.verify"  # verify or reject collected records
+    REGISTRY_UNMASK = "registry.unmask"  # see a person's full ID number and phone, with a reason
+    REGISTRY_MANAGE = "registry.manage"  # standard addresses, buildings, 包保, imports, exports
 
 
 _WORKING = {Perm.GEO_VIEW}
+# Department staff and volunteers work on cases and patrols, not on the population registry.
+_REGISTRY = {Perm.REGISTRY_VIEW}
+_FIELD = _REGISTRY | {Perm.REGISTRY_COLLECT, Perm.REGISTRY_UNMASK}
+_POLICE = _FIELD | {Perm.REGISTRY_VERIFY, Perm.REGISTRY_MANAGE}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.DISTRICT_ADMIN: frozenset(_WORKING | {Perm.GEO_MANAGE}),
-    Role.STREET_ADMIN: frozenset(_WORKING | {Perm.GEO_MANAGE}),
-    Role.STATION_CHIEF: frozenset(_WORKING),
-    Role.OFFICER: frozenset(_WORKING),
-    Role.AUXILIARY: frozenset(_WORKING),
-    Role.GRID_WORKER: frozenset(_WORKING),
-    Role.GRID_HEAD: frozenset(_WORKING),
-    Role.MEDIATOR: frozenset(_WORKING),
-    Role.DISPATCHER: frozenset(_WORKING),
+    Role.DISTRICT_ADMIN: frozenset(_WORKING | _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE}),
+    Role.STREET_ADMIN: frozenset(_WORKING | _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE}),
+    Role.STATION_CHIEF: frozenset(_WORKING | _POLICE),
+    Role.OFFICER: frozenset(_WORKING | _POLICE),
+    Role.AUXILIARY: frozenset(_WORKING | _FIELD),
+    Role.GRID_WORKER: frozenset(_WORKING | _FIELD),
+    Role.GRID_HEAD: frozenset(_WORKING | _REGISTRY),
+    Role.MEDIATOR: frozenset(_WORKING | _REGISTRY),
+    Role.DISPATCHER: frozenset(_WORKING | _REGISTRY),
     Role.DEPARTMENT_STAFF: frozenset(_WORKING),
     Role.VOLUNTEER: frozenset(_WORKING),
     Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),

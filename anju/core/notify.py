@@ -1,0 +1,25 @@
+"""The one way to tell a user something: an in-app inbox message (other senders can be added here)."""
+
+from django.db import transaction
+
+from anju.core.models import Notification
+
+
+def notify(user, subject: str, body: str = "", link: str = "", key: str = "") -> None:
+    """Queue a message for `user`, written when the surrounding transaction commits.
+
+    With a `key`, an unread message with the same key is refreshed instead of repeated.
+    """
+    if user is None:
+        return
+
+    def send():
+        if key:
+            updated = Notification.objects.filter(user=user, key=key, read_at__isnull=True).update(
+                subject=subject, body=body, link=link
+            )
+            if updated:
+                return
+        Notification.objects.create(user=user, subject=subject, body=body, link=link, key=key)
+
+    transaction.on_commit(send)

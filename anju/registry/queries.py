@@ -1,0 +1,269 @@
+"""Every read of the registry, cut to the reader's scope, and the masking of what is shown.
+
+Masking (DESIGN rule 4): ID numbers and phones are always masked unless unmasked with a reason
+(`actions.open_person`); names are shown in full only to those who collect or verify records there
+(they meet the people), masked (张*) to everyone else.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from anju.core import masking, scope
+from anju.core.roles import Perm
+from anju.core.validators import parse_id_number
+from anju.registry import address_parser
+from anju.registry.cleaning import clean_address_part
+from anju.registry.models import (
+    Address,
+    Building,
+    House,
+    Organization,
+    Person,
+    Residence,
+    Revision,
+    Status,
+    Vehicle,
+    record_type,
+)
+
+
+def _viewable(user, model):
+    if not scope.has_perm(user, Perm.REGISTRY_VIEW):
+        raise Http404
+    return model.objects.restrict(user)
+
+
+def people(user):
+    return _viewable(user, Person)
+
+
+def houses(user):
+    return _viewable(user, House).select_related("address", "building")
+
+
+def buildings(user):
+    return _viewable(user, Building).select_related("address", "responsible")
+
+
+def addresses(user):
+    return _viewable(user, Address)
+
+
+def residences(user):
+    return _viewable(user, Residence).select_related("person", "house__address")
+
+
+def organizations(user):
+    return _viewable(user, Organization).select_related("address")
+
+
+def vehicles(user):
+    return _viewable(user, Vehicle).select_related("owner", "organization")
+
+
+def _one(queryset, pk):
+    try:
+        obj = queryset.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        obj = None
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def get_person(user, pk) -> Person:
+    return _one(people(user), pk)
+
+
+def get_house(user, pk) -> House:
+    return _one(houses(user), pk)
+
+
+def get_building(user, pk) -> Building:
+    return _one(buildings(user), pk)
+
+
+def get_address(user, pk) -> Address:
+    return _one(addresses(user), pk)
+
+
+def get_residence(user, pk) -> Residence:
+    return _one(residences(user), pk)
+
+
+def get_organization(user, pk) -> Organization:
+    return _one(organizations(user), pk)
+
+
+def get_vehicle(user, pk) -> Vehicle:
+    return _one(vehicles(user), pk)
+
+
+# --- Masking ---------------------------------------------------------------------------------------
+
+
+def sees_names(user, path: str) -> bool:
+    """Collectors and verifiers meet the people of their place and see their names in full."""
+    return scope.has_perm(user, Perm.REGISTRY_COLLECT, path) or scope.has_perm(user, Perm.REGISTRY_VERIFY, path)
+
+
+def shown_name(user, record, name: str | None = None) -> str:
+    name = record.name if name is None else name
+    return name if sees_names(user, record.path) else masking.mask_name(name)
+
+
+def person_fields(user, person: Person, *, unmasked: bool = False) -> dict:
+    """What a reader sees of a person: masked unless `unmasked` (granted by `actions.open_person`)."""
+    return {
+        "id": person.pk,
+        "name": person.name if unmasked else shown_name(user, person),
+        "id_number": (person.id_number or "") if unmasked else masking.mask_id_number(person.id_number or ""),
+        "passport_number": person.passport_number if unmasked else masking.mask_id_number(person.passport_number or ""),
+        "nationality": person.nationality,
+        "sex": person.sex,
+        "birth_year": person.birth_date.year,
+        "birth_date": person.birth_date.isoformat() if unmasked else None,
+        "ethnicity": person.ethnicity,
+        "phone": person.phone if unmasked else masking.mask_phone(person.phone),
+        "hukou_place": person.hukou_place,
+        "kind": person.kind,
+        "residence_permit": person.residence_permit if unmasked else masking.mask_id_number(person.residence_permit),
+        "residence_permit_until": person.residence_permit_until,
+        "status": person.status,
+        "pending": sorted(person.pending),
+        "reject_reason": person.reject_reason,
+        "grid": person.grid.code if person.grid_id else None,
+        "masked": not unmasked,
+    }
+
+
+# --- Search ----------------------------------------------------------------------------------------
+
+_ID_RE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
+_PHONE_RE = re.compile(r"^1\d{10}$")
+_PLATE_RE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{4,6}[\u4e00-\u9fff]?$")
+_NAME_RE = re.compile(r"^[\u3400-\u9fff·]{1,10}$")
+
+
+def classify_query(text: str) -> str:
+    """What a search box text is: "id_number", "phone", "plate", "name" or "address"."""
+    q = re.sub(r"\s+", "", text).upper()
+    if _ID_RE.match(q):
+        return "id_number"
+    if _PHONE_RE.match(q):
+        return "phone"
+    if _PLATE_RE.match(q):
+        return "plate"
+    if _NAME_RE.match(q) and not re.search(r"[路街巷号楼栋单元室区院]", q[1:]):
+        return "name"
+    return "address"
+
+
+def search_people(user, text: str, limit: int = 50) -> tuple[str, list[Person]]:
+    """(what was searched, people in scope): by ID number, phone, name or address text."""
+    q = re.sub(r"\s+", "", text).upper()
+    kind = classify_query(text)
+    base = people(user).select_related("grid")
+    if kind == "id_number":
+        try:
+            q = parse_id_number(q).number
+        except ValidationError:  # a malformed number finds nobody
+            return kind, []
+        found = base.filter(id_number=q)
+    elif kind == "phone":
+        found = base.filter(phone=q)
+    elif kind == "plate":
+        owners = vehicles(user).filter(plate=q).values("owner_id")
+        found = base.filter(pk__in=owners)
+    elif kind == "name":
+        found = base.filter(Q(name=q) | Q(name__startswith=q)) if len(q) > 1 else base.filter(name=q)
+    else:
+        house_ids = [a.house.pk for a, _score in match_addresses(user, text, limit=20) if hasattr(a, "house")]
+        found = base.filter(residences__house_id__in=house_ids, residences__end=None).distinct()
+    return kind, list(found.order_by("name", "id")[:limit])
+
+
+def search_vehicles(user, plate: str) -> list[Vehicle]:
+    return list(vehicles(user).filter(plate=re.sub(r"\s+", "", plate).upper())[:20])
+
+
+def match_addresses(user, text: str, limit: int = 10, parsed=None) -> list[tuple[Address, float]]:
+    """Standard addresses in scope that the free text may mean, best first, with their scores."""
+    parsed = parsed or address_parser.parse(text)
+    base = addresses(user)
+    road, estate = parsed.road, parsed.estate
+    if not (road or estate):
+        return []
+    q = Q()
+    if road:
+        q |= Q(road=road)
+    if estate:
+        q |= Q(estate=estate) | Q(estate__startswith=estate[:2])
+    narrow = {}
+    for name in ("door_number", "building"):
+        value = getattr(parsed, name)
+        if value:
+            narrow[name] = clean_address_part(name, value)
+    candidates = base.filter(q)
+    if narrow.get("building"):
+        candidates = candidates.filter(building=narrow["building"])
+    elif narrow.get("door_number"):
+        candidates = candidates.filter(door_number=narrow["door_number"])
+    scored = [(a, address_parser.score(parsed, a.as_fields())) for a in candidates[:2000]]
+    scored = [(a, s) for a, s in scored if s > 0]
+    scored.sort(key=lambda pair: (-pair[1], len(pair[0].key)))
+    return scored[:limit]
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+
+
+def overdue_rentals(user, under: str | None = None):
+    """Tenants past their registration deadline, not yet verified, oldest first."""
+    qs = (
+        residences(user)
+        .filter(end=None, status=Status.PENDING, registration_due__lt=timezone.localdate())
+        .select_related("house__building__responsible", "grid")
+    )
+    if under:
+        qs = qs.filter(path__startswith=under)
+    return qs.order_by("registration_due", "id")
+
+
+def queue(user, under: str | None = None) -> dict:
+    """Records waiting for the reader: declarations to take up (collectors), records to verify (verifiers)."""
+    out = {"declarations": [], "to_verify": {}}
+    if not scope.has_perm(user, Perm.REGISTRY_VIEW):
+        raise Http404
+    waiting = Q(status=Status.PENDING) | ~Q(pending={})
+    for kind, model in (
+        ("person", Person),
+        ("house", House),
+        ("residence", Residence),
+        ("organization", Organization),
+        ("vehicle", Vehicle),
+    ):
+        qs = model.objects.restrict(user).filter(waiting)
+        if under:
+            qs = qs.filter(path__startswith=under)
+        if kind == "residence":
+            declared = qs.filter(channel="self", collected_by=None).select_related("person", "house__address")
+            if scope.has_perm(user, Perm.REGISTRY_COLLECT):
+                out["declarations"] = list(declared.order_by("created_at")[:200])
+            qs = qs.exclude(channel="self", collected_by=None)
+        if scope.has_perm(user, Perm.REGISTRY_VERIFY):
+            out["to_verify"][kind] = list(qs.order_by("updated_at")[:200])
+    return out
+
+
+def current_residents(house: House):
+    return house.residences.filter(end=None).select_related("person").order_by("start")
+
+
+def history(record) -> list[Revision]:
+    """The revisions of a record, newest first."""
+    return list(Revision.objects.filter(record_type=record_type(record), record_id=record.pk).select_related("user"))
