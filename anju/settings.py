@@ -1,7 +1,7 @@
 """Settings for the embedded default (SQLite under ANJU_HOME) and, by environment, PostgreSQL.
 
 Everything an operator changes comes from the environment:
-ANJU_HOME, ANJU_DATABASE_URL, ANJU_SECRET_KEY, ANJU_DEBUG, ANJU_ALLOWED_HOSTS, ANJU_MAP_TILES.
+ANJU_HOME, ANJU_DATABASE_URL, ANJU_SECRET_KEY, ANJU_DEBUG, ANJU_ALLOWED_HOSTS, ANJU_MAP_TILES, ANJU_PUBLIC_URL.
 """
 
 import os
@@ -147,6 +147,9 @@ ANJU_TRUSTED_PROXIES = [p for p in os.environ.get("ANJU_TRUSTED_PROXIES", "").sp
 
 # An operator on an intranet with a tile server sets this; by default the map draws on a plain background.
 ANJU_MAP_TILES = os.environ.get("ANJU_MAP_TILES", "")
+# The address residents reach the site at, printed into QR codes ("https://anju.example.gov.cn");
+# empty: the address of the request that draws the code.
+ANJU_PUBLIC_URL = os.environ.get("ANJU_PUBLIC_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,
