@@ -10,4 +10,7 @@ def roles(request):
     user = getattr(request, "user", None)
     held = assignments(user) if user is not None else []
     perms = set().union(*(PERMISSIONS.get(a.role, frozenset()) for a in held)) if held else set()
-    return {"my_assignments": held, "my_perms": perms, "tiles": settings.ANJU_MAP_TILES}
+    unread = (
+        user.notifications.filter(read_at__isnull=True).count() if user is not None and user.is_authenticated else 0
+    )
+    return {"my_assignments": held, "my_perms": perms, "tiles": settings.ANJU_MAP_TILES, "unread": unread}

@@ -1,6 +1,7 @@
 """The one way to tell a user something: an in-app inbox message (other senders can be added here)."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from anju.core.models import Notification
 
@@ -23,3 +24,11 @@ def notify(user, subject: str, body: str = "", link: str = "", key: str = "") ->
         Notification.objects.create(user=user, subject=subject, body=body, link=link, key=key)
 
     transaction.on_commit(send)
+
+
+def mark_read(user, notification_id: int | None = None) -> Notification | None:
+    """Mark one of the user's messages read (all of them when no id is given); returns that message."""
+    own = Notification.objects.filter(user=user)
+    pick = own.filter(pk=notification_id).first() if notification_id else None
+    (own.filter(pk=pick.pk) if pick else own).filter(read_at__isnull=True).update(read_at=timezone.now())
+    return pick

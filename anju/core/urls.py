@@ -9,6 +9,7 @@ urlpatterns = [
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("audit/", views.audit_log, name="audit"),
+    path("inbox/", views.inbox, name="inbox"),
 ]
 
 urlpatterns += [

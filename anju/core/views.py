@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from anju.core import actions, audit, scope
+from anju.core import actions, audit, notify, scope
 from anju.core.auth import is_locked
 from anju.core.errors import ActionError
 from anju.core.forms import RoleForm, UserCreateForm
@@ -214,3 +214,15 @@ def user_detail(request, user_id: int):
             "assignments": account.assignments.all(),
         },
     )
+
+
+@login_required
+def inbox(request):
+    """The user's messages, newest first; POST marks them all read (or opens one and marks it)."""
+    if request.method == "POST":
+        opened = request.POST.get("open", "")
+        pick = notify.mark_read(request.user, int(opened) if opened.isdigit() else None)
+        if pick is not None and pick.link.startswith("/"):
+            return redirect(pick.link)
+        return redirect("inbox")
+    return render(request, "core/inbox.html", {"messages_list": request.user.notifications.all()[:200]})

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.scope import ScopedQuerySet
@@ -64,6 +65,9 @@ class Collected(models.Model):
 
     class Meta:
         abstract = True
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"registry_{record_type(self)}", args=[self.pk])
 
     @property
     def awaiting_verification(self) -> bool:
@@ -142,6 +146,9 @@ class Building(models.Model):
 
     def __str__(self):
         return self.address.label
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry_building", args=[self.pk])
 
 
 class HouseUse(models.TextChoices):

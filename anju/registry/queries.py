@@ -15,6 +15,7 @@ from django.utils import timezone
 from anju.core import masking, scope
 from anju.core.roles import Perm
 from anju.core.validators import parse_id_number
+from anju.geo.models import Division
 from anju.registry import address_parser
 from anju.registry.cleaning import clean_address_part
 from anju.registry.models import (
@@ -213,10 +214,24 @@ def match_addresses(user, text: str, limit: int = 10, parsed=None) -> list[tuple
         candidates = candidates.filter(building=narrow["building"])
     elif narrow.get("door_number"):
         candidates = candidates.filter(door_number=narrow["door_number"])
-    scored = [(a, address_parser.score(parsed, a.as_fields())) for a in candidates[:2000]]
+    candidates = list(candidates[:2000])
+    names = _division_names({code for a in candidates for code in a.path.strip("/").split("/")})
+    scored = []
+    for a in candidates:
+        levels = dict(zip(address_parser.LEVELS, (names.get(c) for c in a.path.strip("/").split("/")), strict=False))
+        scored.append((a, address_parser.score(parsed, {**levels, **a.as_fields()})))
     scored = [(a, s) for a, s in scored if s > 0]
     scored.sort(key=lambda pair: (-pair[1], len(pair[0].key)))
     return scored[:limit]
+
+
+def _division_names(codes: set[str]) -> dict[str, str]:
+    """Division names as the address parser writes them (贮水山社区, not 贮水山社区居民委员会)."""
+    rows = Division.objects.filter(code__in=codes).values_list("code", "name")
+    return {code: _COMMITTEE.sub("", name) or name for code, name in rows}
+
+
+_COMMITTEE = re.compile(r"(?:居民委员会|居委会|村民委员会|村委会)$")
 
 
 # --- Lists -----------------------------------------------------------------------------------------

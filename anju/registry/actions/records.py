@@ -8,6 +8,7 @@ transaction, files a `Revision` on the record and appends the audit row.
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -275,7 +276,7 @@ def set_responsible(actor, building: Building, worker) -> Building:
         detail={"from": getattr(old, "username", None), "to": getattr(worker, "username", None)},
     )
     if worker is not None:
-        notify(worker, _("You now answer for %(b)s") % {"b": building}, link=f"/registry/buildings/{building.pk}/")
+        notify(worker, _("You now answer for %(b)s") % {"b": building}, link=building.get_absolute_url())
     return building
 
 
@@ -436,7 +437,7 @@ def reject(actor, record, reason: str):
             record.collected_by,
             _("Returned: %(record)s") % {"record": record},
             body=reason,
-            link=f"/registry/{record_type(record)}s/{record.pk}/",
+            link=record.get_absolute_url(),
         )
     return record
 
@@ -513,7 +514,7 @@ def check_in(
         notify(
             house.building.responsible,
             _("Self-declaration to check: %(house)s") % {"house": house},
-            link="/registry/queue/",
+            link=reverse("registry_queue"),
             key=f"declaration:{residence.pk}",
         )
     return residence

@@ -1,0 +1,380 @@
+"""Pages of the registry: search, a person, a house, a building, the verification queue, overdue tenants."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from anju.core import scope
+from anju.core.errors import ActionError
+from anju.core.models import User
+from anju.core.roles import Perm, Role
+from anju.geo import queries as geo_queries
+from anju.registry import actions, queries
+from anju.registry.forms import (
+    CheckInForm,
+    CheckOutForm,
+    HouseChangeForm,
+    HouseForm,
+    PersonChangeForm,
+    PersonForm,
+    ReasonForm,
+    ResponsibleForm,
+    SearchForm,
+    UnmaskForm,
+    attempt,
+)
+from anju.registry.models import Channel, Person, Status
+
+
+def _reader(request):
+    if not scope.has_perm(request.user, Perm.REGISTRY_VIEW):
+        raise Http404
+    return request.user
+
+
+def _can(user, perm: str, record) -> bool:
+    return scope.has_perm(user, perm, record.path)
+
+
+@login_required
+def index(request):
+    """Search, and the counts of the reader's scope."""
+    user = _reader(request)
+    form = SearchForm(request.GET or None)
+    context = {"form": form, "results": None}
+    if form.is_valid():
+        q = form.cleaned_data["q"]
+        kind, found = queries.search_people(user, q)
+        context.update(
+            kind=kind,
+            results=[{"person": p, "shown": queries.person_fields(user, p)} for p in found],
+            vehicles=queries.search_vehicles(user, q) if kind == "plate" else [],
+            addresses=queries.match_addresses(user, q, limit=10) if kind == "address" else [],
+        )
+    people = queries.people(user)
+    context["counts"] = {
+        "people": people.count(),
+        "pending": people.filter(status=Status.PENDING).count(),
+        "houses": queries.houses(user).count(),
+        "overdue": queries.overdue_rentals(user).count(),
+    }
+    context["can_collect"] = scope.has_perm(user, Perm.REGISTRY_COLLECT)
+    return render(request, "registry/index.html", context)
+
+
+def _person_context(request, person: Person, unmasked: bool = False, **extra) -> dict:
+    user = request.user
+    return {
+        "person": person,
+        "shown": queries.person_fields(user, person, unmasked=unmasked),
+        "residences": person.residences.select_related("house__address"),
+        "vehicles": person.vehicles.all(),
+        "history": queries.history(person),
+        "can_unmask": _can(user, Perm.REGISTRY_UNMASK, person),
+        "can_change": _can(user, Perm.REGISTRY_COLLECT, person),
+        "can_verify": _can(user, Perm.REGISTRY_VERIFY, person),
+        "unmask_form": extra.pop("unmask_form", None) or UnmaskForm(),
+        "change_form": extra.pop("change_form", None)
+        or PersonChangeForm(initial={f: getattr(person, f) for f in PersonChangeForm.base_fields if f != "note"}),
+        "reject_form": ReasonForm(),
+        **extra,
+    }
+
+
+@login_required
+def person(request, pk: int):
+    """A person's page, masked; opening it is audited. POST with a reason unmasks (audited)."""
+    user = _reader(request)
+    p = queries.get_person(user, pk)
+    if request.method == "POST":
+        form = UnmaskForm(request.POST)
+        if form.is_valid():
+            unmasked = attempt(form, actions.open_person, user, p, unmask=True, reason=form.cleaned_data["reason"])
+            if unmasked:
+                return render(request, "registry/person.html", _person_context(request, p, unmasked=True))
+        return render(request, "registry/person.html", _person_context(request, p, unmask_form=form), status=422)
+    actions.open_person(user, p)
+    return render(request, "registry/person.html", _person_context(request, p))
+
+
+@login_required
+@require_POST
+def person_change(request, pk: int):
+    """Propose a change to a person (pending until verified)."""
+    user = _reader(request)
+    p = queries.get_person(user, pk)
+    form = PersonChangeForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        note = data.pop("note")
+        if attempt(form, actions.propose_change, user, p, data, note) is not None:
+            messages.success(request, _("Saved.") if not p.pending else _("Change sent for verification."))
+            return redirect("registry_person", pk=p.pk)
+    return render(request, "registry/person.html", _person_context(request, p, change_form=form), status=422)
+
+
+@login_required
+def person_new(request):
+    """Collect a person found in a grid (`?grid=CODE`) or living in a house (`?house=ID`)."""
+    user = _reader(request)
+    house = queries.get_house(user, request.GET["house"]) if request.GET.get("house") else None
+    grid = geo_queries.get_grid(user, request.GET["grid"]) if request.GET.get("grid") else None
+    place = house or grid
+    if place is None:
+        raise Http404
+    if not scope.has_perm(user, Perm.REGISTRY_COLLECT, place.path):
+        raise PermissionDenied
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        p = attempt(
+            form, actions.collect_person, user, form.person_data(), place=place.path, grid=getattr(house, "grid", grid)
+        )
+        if p is not None:
+            messages.success(request, _("Collected: %(name)s.") % {"name": p.name})
+            return redirect("registry_person", pk=p.pk)
+    return render(request, "registry/person_new.html", {"form": form, "house": house, "grid": grid})
+
+
+def _house_context(request, house, **extra) -> dict:
+    user = request.user
+    return {
+        "house": house,
+        "residents": [
+            {"residence": r, "name": queries.shown_name(user, r.person)} for r in queries.current_residents(house)
+        ],
+        "past": house.residences.exclude(end=None).select_related("person")[:50],
+        "history": queries.history(house),
+        "can_collect": _can(user, Perm.REGISTRY_COLLECT, house),
+        "can_verify": _can(user, Perm.REGISTRY_VERIFY, house),
+        "checkin_form": extra.pop("checkin_form", None) or CheckInForm(),
+        "person_form": extra.pop("person_form", None) or PersonForm(prefix="p"),
+        "change_form": HouseChangeForm(initial={"use": house.use, "area_m2": house.area_m2, "hazards": house.hazards}),
+        "checkout_form": CheckOutForm(),
+        "reject_form": ReasonForm(),
+        **extra,
+    }
+
+
+@login_required
+def house(request, pk: int):
+    """A house: its address, use, current and past residents, check-in, history."""
+    user = _reader(request)
+    return render(request, "registry/house.html", _house_context(request, queries.get_house(user, pk)))
+
+
+@login_required
+@require_POST
+def house_check_in(request, pk: int):
+    """Check a registered person in by ID number, or collect a new person and check them in."""
+    user = _reader(request)
+    h = queries.get_house(user, pk)
+    form = CheckInForm(request.POST)
+    person_form = PersonForm(request.POST, prefix="p")
+    if form.is_valid():
+        id_number = form.cleaned_data["id_number"].strip()
+        person = None
+        if id_number:
+            kind, found = queries.search_people(user, id_number, limit=1)
+            person = found[0] if kind == "id_number" and found else None
+            if person is None:
+                form.add_error("id_number", _("Nobody with this ID number is registered in your area."))
+        elif person_form.is_valid():
+            person = attempt(
+                person_form, actions.collect_person, user, person_form.person_data(), place=h.path, grid=h.grid
+            )
+        if person is not None:
+            d = form.cleaned_data
+            done = attempt(
+                form, actions.check_in, user, h, person, start=d["start"], relation=d["relation"], reason=d["reason"]
+            )
+            if done is not None:
+                messages.success(request, _("%(name)s checked in.") % {"name": person.name})
+                return redirect("registry_house", pk=h.pk)
+    context = _house_context(request, h, checkin_form=form, person_form=person_form)
+    return render(request, "registry/house.html", context, status=422)
+
+
+@login_required
+@require_POST
+def house_change(request, pk: int):
+    """Change a house's use, area or hazard notes (pending until verified)."""
+    user = _reader(request)
+    h = queries.get_house(user, pk)
+    form = HouseChangeForm(request.POST)
+    if form.is_valid() and attempt(form, actions.propose_change, user, h, form.cleaned_data) is not None:
+        messages.success(request, _("Saved.") if not h.pending else _("Change sent for verification."))
+    elif form.errors:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("registry_house", pk=h.pk)
+
+
+@login_required
+def house_new(request):
+    """Collect a house at a room-level address."""
+    user = _reader(request)
+    if not scope.has_perm(user, Perm.REGISTRY_COLLECT):
+        raise PermissionDenied
+    initial = {"community": request.GET.get("community", "")}
+    form = HouseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        h = attempt(form, actions.collect_house, user, form.cleaned_data)
+        if h is not None:
+            messages.success(request, _("House collected."))
+            return redirect("registry_house", pk=h.pk)
+    return render(request, "registry/house_new.html", {"form": form})
+
+
+@login_required
+@require_POST
+def residence_check_out(request, pk: int):
+    """Retire a residence: the person moved out."""
+    user = _reader(request)
+    r = queries.get_residence(user, pk)
+    form = CheckOutForm(request.POST)
+    if form.is_valid():
+        attempt(form, actions.check_out, user, r, end=form.cleaned_data["end"], reason=form.cleaned_data["reason"])
+    if form.errors:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        messages.success(request, _("%(name)s checked out.") % {"name": r.person.name})
+    return redirect("registry_house", pk=r.house_id)
+
+
+@login_required
+def residence_photo(request, pk: int):
+    """A tenant's contract photo, for those who verify or collect in that place (never public)."""
+    user = _reader(request)
+    r = queries.get_residence(user, pk)
+    if not r.contract_photo or not _can(user, Perm.REGISTRY_COLLECT, r):
+        raise Http404
+    return FileResponse(r.contract_photo.open("rb"))
+
+
+RECORD_GETTERS = {
+    "person": queries.get_person,
+    "house": queries.get_house,
+    "residence": queries.get_residence,
+    "organization": queries.get_organization,
+    "vehicle": queries.get_vehicle,
+}
+
+
+@login_required
+@require_POST
+def decide(request, kind: str, pk: int, decision: str):
+    """Verify, reject or take up (a QR declaration) one record; back to where the button was."""
+    user = _reader(request)
+    getter = RECORD_GETTERS.get(kind)
+    if getter is None:
+        raise Http404
+    record = getter(user, pk)
+    try:
+        if decision == "verify":
+            actions.verify(user, record)
+            messages.success(request, _("Verified."))
+        elif decision == "reject":
+            actions.reject(user, record, request.POST.get("reason", ""))
+            messages.success(request, _("Returned to the collector."))
+        elif decision == "confirm" and kind == "residence":
+            actions.confirm_declaration(user, record)
+            messages.success(request, _("Declaration taken up; it now waits for the officer's verification."))
+        else:
+            raise Http404
+    except ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or "registry_queue")
+
+
+@login_required
+def queue(request):
+    """Records waiting: QR declarations to take up (collectors) and records to verify (verifiers)."""
+    user = _reader(request)
+    waiting = queries.queue(user)
+    return render(request, "registry/queue.html", {"waiting": waiting, "reject_form": ReasonForm()})
+
+
+@login_required
+def overdue(request):
+    """Tenants past their registration deadline, per grid."""
+    user = _reader(request)
+    rows = [
+        {"residence": r, "name": queries.shown_name(user, r.person)}
+        for r in queries.overdue_rentals(user).select_related("person")[:500]
+    ]
+    return render(request, "registry/overdue.html", {"rows": rows})
+
+
+def _grid_workers(building):
+    """Accounts that may answer for a building: grid workers and auxiliary officers above it."""
+    holders = [*scope.ancestors(building.path), building.path]
+    return User.objects.filter(
+        is_active=True, assignments__role__in=[Role.GRID_WORKER, Role.AUXILIARY], assignments__path__in=holders
+    ).distinct()
+
+
+@login_required
+def building(request, pk: int):
+    """A building: facts, houses, the responsible worker (包保) and the QR sheet."""
+    user = _reader(request)
+    b = queries.get_building(user, pk)
+    can_manage = _can(user, Perm.REGISTRY_MANAGE, b)
+    form = ResponsibleForm(request.POST or None, workers=_grid_workers(b) if can_manage else ())
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            worker = (
+                User.objects.filter(pk=form.cleaned_data["worker"]).first() if form.cleaned_data["worker"] else None
+            )
+            if attempt(form, actions.set_responsible, user, b, worker) is not None:
+                messages.success(request, _("Responsible worker saved."))
+                return redirect("registry_building", pk=b.pk)
+    houses = b.houses.select_related("address").order_by("address__unit", "address__floor", "address__room")
+    form.initial["worker"] = b.responsible_id
+    return render(
+        request,
+        "registry/building.html",
+        {"building": b, "houses": houses, "form": form, "can_manage": can_manage, "channel_self": Channel.SELF},
+    )
+
+
+@login_required
+def organization(request, pk: int):
+    """An organization and its history."""
+    user = _reader(request)
+    o = queries.get_organization(user, pk)
+    rep = queries.shown_name(user, o, o.legal_representative) if o.legal_representative else ""
+    return render(
+        request,
+        "registry/organization.html",
+        {"org": o, "rep": rep, "history": queries.history(o), "can_verify": _can(user, Perm.REGISTRY_VERIFY, o)},
+    )
+
+
+@login_required
+def vehicle(request, pk: int):
+    """A vehicle, its owner and its history."""
+    user = _reader(request)
+    v = queries.get_vehicle(user, pk)
+    owner = queries.shown_name(user, v.owner) if v.owner_id else None
+    return render(
+        request,
+        "registry/vehicle.html",
+        {
+            "vehicle": v,
+            "owner": owner,
+            "history": queries.history(v),
+            "can_verify": _can(user, Perm.REGISTRY_VERIFY, v),
+        },
+    )
+
+
+@login_required
+def residence(request, pk: int):
+    """A residence is shown on its house's page."""
+    r = queries.get_residence(_reader(request), pk)
+    return redirect(f"{r.house.get_absolute_url()}#residence-{r.pk}")
