@@ -139,3 +139,13 @@ class RateLimit(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PeriodicRun(models.Model):
+    """When a periodic task was last queued, so several workers and restarts queue it once per interval."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_queued_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.name
