@@ -490,6 +490,14 @@ class ResponsibleIn(Schema):
     username: str | None = None
 
 
+class BuildingIn(AddressIn):
+    floors: int | None = None
+    units: int | None = None
+    property_company: str | None = None
+    steward_name: str | None = None
+    steward_phone: str | None = None
+
+
 def _building_out(b) -> dict:
     return {
         "id": b.pk,
@@ -503,6 +511,12 @@ def _building_out(b) -> dict:
         "responsible_name": str(b.responsible) if b.responsible_id else None,
         "houses": b.houses.count(),
     }
+
+
+@router.post("/buildings")
+def save_building(request, payload: BuildingIn):
+    """Record a building's facts (floors, units, property company, steward), by its address."""
+    return _building_out(actions.save_building(request.user, payload.dict(exclude_none=True)))
 
 
 @router.get("/buildings/{building_id}")

@@ -204,3 +204,22 @@ def test_responsible_worker(household, officer, worker, make_user):
         **auth,
     )
     assert r.status_code == 422 and r.json()["field"] == "responsible"
+
+
+def test_building_facts(household, officer, worker):
+    client, auth = token_client(officer)
+    body = {
+        **house_data(),
+        "unit": "",
+        "room": "",
+        "floors": 18,
+        "units": 3,
+        "steward_name": "刘洋",
+        "steward_phone": "13512345678",
+    }
+    r = _post(client, auth, "/api/v1/buildings", body)
+    assert r.status_code == 200, r.content
+    assert r.json()["id"] == household["house"].building_id and r.json()["floors"] == 18 and r.json()["houses"] == 1
+    assert _post(client, auth, "/api/v1/buildings", {**body, "floors": 500}).json()["field"] == "floors"
+    worker_client, worker_auth = token_client(worker)
+    assert _post(worker_client, worker_auth, "/api/v1/buildings", body).status_code == 403
