@@ -55,6 +55,13 @@ def _plain(value):
     return value
 
 
+def _who(actor, record) -> str:
+    """The name on a revision: the user, "public" for a QR self-declaration, "cli" for the command line."""
+    if actor is not None:
+        return actor.username
+    return "public" if getattr(record, "channel", "") == Channel.SELF else "cli"
+
+
 def log(actor, record, action: str, changes: dict | None = None, note: str = "", purpose: str = "") -> None:
     """File a revision on the record and the matching audit row (ID numbers never go into either in full)."""
     changes = {k: [_plain(old), _plain(new)] for k, (old, new) in (changes or {}).items()}
@@ -63,7 +70,7 @@ def log(actor, record, action: str, changes: dict | None = None, note: str = "",
         record_type=kind,
         record_id=record.pk,
         user=actor,
-        username=getattr(actor, "username", "") or "cli",
+        username=_who(actor, record),
         action=action,
         changes=changes,
         note=note[:300],
@@ -71,7 +78,7 @@ def log(actor, record, action: str, changes: dict | None = None, note: str = "",
     audit.record(
         f"{kind}.{action}",
         user=actor,
-        username="cli",
+        username=_who(actor, record),
         obj=record,
         purpose=purpose,
         detail={"fields": sorted(changes)} if changes else None,
@@ -82,8 +89,8 @@ def _stamp_collected(actor, record, channel: str) -> None:
     """Collected by someone who may verify there: verified at once; otherwise pending."""
     now = timezone.now()
     record.channel = channel
-    record.collected_by = actor
-    record.collected_at = now
+    # A self-declaration has no collector until the responsible worker takes it up.
+    record.collected_by, record.collected_at = (None, None) if channel == Channel.SELF else (actor, now)
     if actor is not None and scope.has_perm(actor, Perm.REGISTRY_VERIFY, record.path):
         record.status, record.verified_by, record.verified_at = Status.VERIFIED, actor, now
     else:
@@ -455,6 +462,7 @@ def confirm_declaration(actor, residence: Residence) -> Residence:
             record.collected_by, record.collected_at = actor, now
             record.save(update_fields=["collected_by", "collected_at", "updated_at"])
             log(actor, record, "confirm")
+    _follow_person(residence.person)
     return residence
 
 
@@ -462,8 +470,10 @@ def confirm_declaration(actor, residence: Residence) -> Residence:
 
 
 def _follow_person(person: Person) -> None:
-    """A person's scope follows their latest open residence."""
-    latest = person.residences.filter(end=None).select_related("house").order_by("-start", "-id").first()
+    """A person's scope follows their latest open residence; not a self-declaration nobody has checked yet
+    (anyone who knows an ID number could otherwise pull a person's record into another grid)."""
+    open_ = person.residences.filter(end=None).exclude(channel=Channel.SELF, collected_by=None)
+    latest = open_.order_by("-start", "-id").first()
     if latest is not None and (person.path, person.grid_id) != (latest.path, latest.grid_id):
         person.path, person.grid_id = latest.path, latest.grid_id
         person.save(update_fields=["path", "grid", "updated_at"])
@@ -500,8 +510,6 @@ def check_in(
     if contract_photo is not None:
         residence.contract_photo = contract_photo
     _stamp_collected(actor, residence, channel)
-    if channel == Channel.SELF:
-        residence.collected_by, residence.collected_at = None, None
     _save_new(residence, _("%(person)s already lives in this house.") % {"person": person.name})
     log(actor, residence, "check_in", {"start": (None, start), "relation": (None, relation)})
     _follow_person(person)
