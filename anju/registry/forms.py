@@ -56,12 +56,21 @@ class PersonForm(forms.Form):
 
 
 class PersonChangeForm(forms.Form):
+    """Phone and permit number are not shown (they are masked): a value typed in replaces them."""
+
     name = forms.CharField(label=_("Name"), max_length=64)
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=20, required=False, help_text=_("Leave empty to keep the recorded number.")
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=PersonKind.choices)
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=20, required=False)
     hukou_place = forms.CharField(label=_("Household-registration place"), max_length=120, required=False)
-    residence_permit = forms.CharField(label=_("Residence permit number"), max_length=30, required=False)
+    residence_permit = forms.CharField(
+        label=_("Residence permit number"),
+        max_length=30,
+        required=False,
+        help_text=_("Leave empty to keep the recorded number."),
+    )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
@@ -97,7 +106,7 @@ class CheckOutForm(forms.Form):
 
 
 class HouseForm(forms.Form):
-    community = forms.CharField(label=_("Community code"), max_length=12)
+    grid = forms.ChoiceField(label=_("Grid"))
     road = forms.CharField(label=_("Road / lane"), max_length=60, required=False)
     door_number = forms.CharField(label=_("Door number"), max_length=20, required=False)
     estate = forms.CharField(label=_("Estate"), max_length=60, required=False)
@@ -107,6 +116,10 @@ class HouseForm(forms.Form):
     use = forms.ChoiceField(label=_("Use"), choices=HouseUse.choices, initial=HouseUse.UNKNOWN)
     area_m2 = forms.DecimalField(label=_("Area (m²)"), required=False, max_digits=8, decimal_places=2)
     hazards = forms.CharField(label=_("Hazard notes"), max_length=300, required=False)
+
+    def __init__(self, *args, grids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grid"].choices = [(g.code, f"{g.community.name} {g.name}") for g in grids]
 
 
 class HouseChangeForm(forms.Form):

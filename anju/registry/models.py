@@ -380,7 +380,7 @@ class Revision(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["record_type", "record_id", "at"])]
+        indexes = [models.Index(fields=["record_type", "record_id", "at"]), models.Index(fields=["action", "at"])]
 
     def __str__(self):
         return f"{self.record_type}#{self.record_id} {self.action}"

@@ -271,7 +271,11 @@ def queue(user, under: str | None = None) -> dict:
                 out["declarations"] = list(declared.order_by("created_at")[:200])
             qs = qs.exclude(channel="self", collected_by=None)
         if scope.has_perm(user, Perm.REGISTRY_VERIFY):
-            out["to_verify"][kind] = list(qs.order_by("updated_at")[:200])
+            records = list(qs.order_by("updated_at")[:200])
+            for record in records:
+                record.shown_pending = shown_pending(user, record)
+            if records:
+                out["to_verify"][kind] = records
     return out
 
 
@@ -279,6 +283,41 @@ def current_residents(house: House):
     return house.residences.filter(end=None).select_related("person").order_by("start")
 
 
-def history(record) -> list[Revision]:
-    """The revisions of a record, newest first."""
-    return list(Revision.objects.filter(record_type=record_type(record), record_id=record.pk).select_related("user"))
+# Fields whose values are masked wherever they are listed (history, pending changes).
+MASKED_FIELDS = {
+    "phone": masking.mask_phone,
+    "steward_phone": masking.mask_phone,
+    "id_number": masking.mask_id_number,
+    "passport_number": masking.mask_id_number,
+    "residence_permit": masking.mask_id_number,
+    "birth_date": lambda value: str(value)[:4],
+}
+
+
+def shown_value(user, record, field: str, value):
+    """A value as this reader may see it in a list of changes."""
+    if value in (None, ""):
+        return value
+    if field in MASKED_FIELDS:
+        return MASKED_FIELDS[field](str(value))
+    if field in ("name", "legal_representative") and not sees_names(user, record.path):
+        return masking.mask_name(str(value))
+    return value
+
+
+def shown_pending(user, record) -> dict:
+    """A record's pending change, masked for the reader."""
+    return {field: shown_value(user, record, field, value) for field, value in record.pending.items()}
+
+
+def history(user, record) -> list[Revision]:
+    """The revisions of a record, newest first, with `shown` = field -> (old, new) masked for the reader."""
+    revisions = list(
+        Revision.objects.filter(record_type=record_type(record), record_id=record.pk).select_related("user")
+    )
+    for rev in revisions:
+        rev.shown = {
+            field: [shown_value(user, record, field, old), shown_value(user, record, field, new)]
+            for field, (old, new) in rev.changes.items()
+        }
+    return revisions

@@ -3,8 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,7 +30,7 @@ from anju.registry.forms import (
     UnmaskForm,
     attempt,
 )
-from anju.registry.models import Channel, Person, Status
+from anju.registry.models import Person, Status
 
 
 def _reader(request):
@@ -73,13 +76,14 @@ def _person_context(request, person: Person, unmasked: bool = False, **extra) ->
         "shown": queries.person_fields(user, person, unmasked=unmasked),
         "residences": person.residences.select_related("house__address"),
         "vehicles": person.vehicles.all(),
-        "history": queries.history(person),
+        "history": queries.history(user, person),
+        "pending": queries.shown_pending(user, person),
         "can_unmask": _can(user, Perm.REGISTRY_UNMASK, person),
         "can_change": _can(user, Perm.REGISTRY_COLLECT, person),
         "can_verify": _can(user, Perm.REGISTRY_VERIFY, person),
         "unmask_form": extra.pop("unmask_form", None) or UnmaskForm(),
         "change_form": extra.pop("change_form", None)
-        or PersonChangeForm(initial={f: getattr(person, f) for f in PersonChangeForm.base_fields if f != "note"}),
+        or PersonChangeForm(initial={f: getattr(person, f) for f in ("name", "kind", "ethnicity", "hukou_place")}),
         "reject_form": ReasonForm(),
         **extra,
     }
@@ -111,6 +115,8 @@ def person_change(request, pk: int):
     if form.is_valid():
         data = dict(form.cleaned_data)
         note = data.pop("note")
+        # Masked fields are not pre-filled: left empty, they keep their value.
+        data = {k: v for k, v in data.items() if v != "" or k not in ("phone", "residence_permit")}
         if attempt(form, actions.propose_change, user, p, data, note) is not None:
             messages.success(request, _("Saved.") if not p.pending else _("Change sent for verification."))
             return redirect("registry_person", pk=p.pk)
@@ -147,7 +153,7 @@ def _house_context(request, house, **extra) -> dict:
             {"residence": r, "name": queries.shown_name(user, r.person)} for r in queries.current_residents(house)
         ],
         "past": house.residences.exclude(end=None).select_related("person")[:50],
-        "history": queries.history(house),
+        "history": queries.history(user, house),
         "can_collect": _can(user, Perm.REGISTRY_COLLECT, house),
         "can_verify": _can(user, Perm.REGISTRY_VERIFY, house),
         "checkin_form": extra.pop("checkin_form", None) or CheckInForm(),
@@ -177,23 +183,35 @@ def house_check_in(request, pk: int):
     if form.is_valid():
         id_number = form.cleaned_data["id_number"].strip()
         person = None
-        if id_number:
-            kind, found = queries.search_people(user, id_number, limit=1)
-            person = found[0] if kind == "id_number" and found else None
-            if person is None:
-                form.add_error("id_number", _("Nobody with this ID number is registered in your area."))
-        elif person_form.is_valid():
-            person = attempt(
-                person_form, actions.collect_person, user, person_form.person_data(), place=h.path, grid=h.grid
-            )
-        if person is not None:
-            d = form.cleaned_data
-            done = attempt(
-                form, actions.check_in, user, h, person, start=d["start"], relation=d["relation"], reason=d["reason"]
-            )
-            if done is not None:
-                messages.success(request, _("%(name)s checked in.") % {"name": person.name})
-                return redirect("registry_house", pk=h.pk)
+        # A new person and their check-in stand or fall together.
+        with transaction.atomic():
+            if id_number:
+                kind, found = queries.search_people(user, id_number, limit=1)
+                person = found[0] if kind == "id_number" and found else None
+                if person is None:
+                    form.add_error("id_number", _("Nobody with this ID number is registered in your area."))
+            elif person_form.is_valid():
+                person = attempt(
+                    person_form, actions.collect_person, user, person_form.person_data(), place=h.path, grid=h.grid
+                )
+            done = None
+            if person is not None:
+                d = form.cleaned_data
+                done = attempt(
+                    form,
+                    actions.check_in,
+                    user,
+                    h,
+                    person,
+                    start=d["start"],
+                    relation=d["relation"],
+                    reason=d["reason"],
+                )
+            if done is None:
+                transaction.set_rollback(True)
+        if done is not None:
+            messages.success(request, _("%(name)s checked in.") % {"name": person.name})
+            return redirect("registry_house", pk=h.pk)
     context = _house_context(request, h, checkin_form=form, person_form=person_form)
     return render(request, "registry/house.html", context, status=422)
 
@@ -218,10 +236,11 @@ def house_new(request):
     user = _reader(request)
     if not scope.has_perm(user, Perm.REGISTRY_COLLECT):
         raise PermissionDenied
-    initial = {"community": request.GET.get("community", "")}
-    form = HouseForm(request.POST or None, initial=initial)
+    grids = [g for g in geo_queries.grids_in_scope(user)[:2000] if scope.has_perm(user, Perm.REGISTRY_COLLECT, g.path)]
+    form = HouseForm(request.POST or None, initial={"grid": request.GET.get("grid", "")}, grids=grids)
     if request.method == "POST" and form.is_valid():
-        h = attempt(form, actions.collect_house, user, form.cleaned_data)
+        grid = next(g for g in grids if g.code == form.cleaned_data["grid"])
+        h = attempt(form, actions.collect_house, user, {**form.cleaned_data, "community": grid.community_id})
         if h is not None:
             messages.success(request, _("House collected."))
             return redirect("registry_house", pk=h.pk)
@@ -286,7 +305,12 @@ def decide(request, kind: str, pk: int, decision: str):
             raise Http404
     except ActionError as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or "registry_queue")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("registry_queue")
+    return redirect(target)
 
 
 @login_required
@@ -305,6 +329,8 @@ def overdue(request):
         {"residence": r, "name": queries.shown_name(user, r.person)}
         for r in queries.overdue_rentals(user).select_related("person")[:500]
     ]
+    # Grouped by grid on the page: grid first, then the oldest deadline.
+    rows.sort(key=lambda row: (row["residence"].path, row["residence"].registration_due))
     return render(request, "registry/overdue.html", {"rows": rows})
 
 
@@ -323,6 +349,7 @@ def building(request, pk: int):
     b = queries.get_building(user, pk)
     can_manage = _can(user, Perm.REGISTRY_MANAGE, b)
     form = ResponsibleForm(request.POST or None, workers=_grid_workers(b) if can_manage else ())
+    status = 200
     if request.method == "POST":
         if not can_manage:
             raise PermissionDenied
@@ -333,12 +360,14 @@ def building(request, pk: int):
             if attempt(form, actions.set_responsible, user, b, worker) is not None:
                 messages.success(request, _("Responsible worker saved."))
                 return redirect("registry_building", pk=b.pk)
-    houses = b.houses.select_related("address").order_by("address__unit", "address__floor", "address__room")
+        status = 422
+    houses = queries.houses(user).filter(building=b).order_by("address__unit", "address__floor", "address__room")
     form.initial["worker"] = b.responsible_id
     return render(
         request,
         "registry/building.html",
-        {"building": b, "houses": houses, "form": form, "can_manage": can_manage, "channel_self": Channel.SELF},
+        {"building": b, "houses": houses, "form": form, "can_manage": can_manage},
+        status=status,
     )
 
 
@@ -351,7 +380,7 @@ def organization(request, pk: int):
     return render(
         request,
         "registry/organization.html",
-        {"org": o, "rep": rep, "history": queries.history(o), "can_verify": _can(user, Perm.REGISTRY_VERIFY, o)},
+        {"org": o, "rep": rep, "history": queries.history(user, o), "can_verify": _can(user, Perm.REGISTRY_VERIFY, o)},
     )
 
 
@@ -367,7 +396,7 @@ def vehicle(request, pk: int):
         {
             "vehicle": v,
             "owner": owner,
-            "history": queries.history(v),
+            "history": queries.history(user, v),
             "can_verify": _can(user, Perm.REGISTRY_VERIFY, v),
         },
     )

@@ -47,7 +47,7 @@ def require(actor, perm: str, path: str) -> None:
         raise PermissionDenied
 
 
-def _plain(value):
+def plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if value is not None and not isinstance(value, (str, int, float, bool)):
@@ -64,7 +64,7 @@ def _who(actor, record) -> str:
 
 def log(actor, record, action: str, changes: dict | None = None, note: str = "", purpose: str = "") -> None:
     """File a revision on the record and the matching audit row (ID numbers never go into either in full)."""
-    changes = {k: [_plain(old), _plain(new)] for k, (old, new) in (changes or {}).items()}
+    changes = {k: [plain(old), plain(new)] for k, (old, new) in (changes or {}).items()}
     kind = record_type(record)
     Revision.objects.create(
         record_type=kind,
@@ -85,7 +85,7 @@ def log(actor, record, action: str, changes: dict | None = None, note: str = "",
     )
 
 
-def _stamp_collected(actor, record, channel: str) -> None:
+def stamp_collected(actor, record, channel: str) -> None:
     """Collected by someone who may verify there: verified at once; otherwise pending."""
     now = timezone.now()
     record.channel = channel
@@ -172,7 +172,17 @@ def resolve_address(actor, data: dict, *, create: bool = True) -> tuple[Address,
     parts = cleaning.clean_address_parts(data)
     community = community_for(data.get("community")) if data.get("community") else None
     lng, lat = data.get("lng"), data.get("lat")
-    community, grid, path = place_of(community, lng, lat)
+    grid = None
+    if data.get("grid"):
+        grid = Grid.objects.select_related("community").filter(code=str(data["grid"]).strip()).first()
+        if grid is None:
+            raise InvalidField("grid", _("Unknown grid code: %(code)s") % {"code": data["grid"]})
+    elif (lng is None or lat is None) and community is not None:
+        # A room without a point lies where its building lies.
+        base = Address.objects.filter(key=address_key(community.code, building_parts(parts))).first()
+        if base is not None:
+            grid, lng, lat = base.grid, base.lng, base.lat
+    community, grid, path = place_of(community, lng, lat, grid)
     key = address_key(community.code, parts)
     existing = Address.objects.filter(key=key).first()
     if existing is not None:
@@ -199,7 +209,7 @@ def create_address(actor, data: dict) -> Address:
     return address
 
 
-def _building_parts(parts: dict) -> dict:
+def building_parts(parts: dict) -> dict:
     return {**parts, "unit": "", "floor": "", "room": ""}
 
 
@@ -207,7 +217,7 @@ def building_for(actor, address: Address) -> Building | None:
     """The building record a room-level address belongs to, made on first use."""
     if not (address.building or address.door_number):
         return None
-    parts = _building_parts({name: getattr(address, name) for name in Address.PARTS})
+    parts = building_parts({name: getattr(address, name) for name in Address.PARTS})
     key = address_key(address.community_id, parts)
     building = Building.objects.filter(address__key=key).first()
     if building is not None:
@@ -309,7 +319,7 @@ def collect_house(actor, data: dict, channel: str = Channel.FIELD) -> House:
         hazards=str(data.get("hazards") or "").strip()[:300],
         owner=data.get("owner"),
     )
-    _stamp_collected(actor, house, channel)
+    stamp_collected(actor, house, channel)
     _save_new(house, _("This house is registered already."))
     log(actor, house, "collect", {"use": (None, house.use)})
     return house
@@ -336,7 +346,7 @@ def collect_person(actor, data: dict, *, place: str, grid=None, channel: str = C
     if _identity_taken(fields) is not None:
         raise Conflict(_("This person is registered already; record a move instead of a new person."))
     person = Person(path=place, grid=grid, **fields)
-    _stamp_collected(actor, person, channel)
+    stamp_collected(actor, person, channel)
     _save_new(person, _("This person is registered already."))
     log(actor, person, "collect", {"kind": (None, person.kind)})
     return person
@@ -354,7 +364,7 @@ CLEANERS = {
 }
 
 
-def _apply(record, fields: dict) -> dict:
+def apply_fields(record, fields: dict) -> dict:
     """Set the fields that differ; returns field -> (old, new)."""
     changes = {f: (getattr(record, f), v) for f, v in fields.items() if getattr(record, f) != v}
     for field, (_old, new) in changes.items():
@@ -380,19 +390,19 @@ def propose_change(actor, record, data: dict, note: str = ""):
             raise Conflict(_("Another person holds this ID number."))
     verifier = actor is None or scope.has_perm(actor, Perm.REGISTRY_VERIFY, record.path)
     if verifier or record.status == Status.PENDING:
-        changes = _apply(record, fields)
+        changes = apply_fields(record, fields)
         if not verifier:
             record.collected_by, record.collected_at = actor, timezone.now()
         record.save()
         log(actor, record, "change", changes, note)
         return record
-    proposed = {f: _plain(v) for f, v in fields.items() if getattr(record, f) != v}
+    proposed = {f: plain(v) for f, v in fields.items() if getattr(record, f) != v}
     if not proposed:
         return record
     record.pending = {**record.pending, **proposed}
     record.collected_by, record.collected_at = actor, timezone.now()
     record.save(update_fields=["pending", "collected_by", "collected_at", "updated_at"])
-    log(actor, record, "propose", {f: (_plain(getattr(record, f)), v) for f, v in proposed.items()}, note)
+    log(actor, record, "propose", {f: (plain(getattr(record, f)), v) for f, v in proposed.items()}, note)
     return record
 
 
@@ -402,7 +412,7 @@ def verify(actor, record, note: str = ""):
     require(actor, Perm.REGISTRY_VERIFY, record.path)
     if not record.awaiting_verification:
         raise Conflict(_("Nothing here is waiting for verification."))
-    changes = _apply(record, CLEANERS[record_type(record)](record.pending) if record.pending else {})
+    changes = apply_fields(record, CLEANERS[record_type(record)](record.pending) if record.pending else {})
     if record.status == Status.PENDING and record_type(record) in ("residence", "person"):
         _verify_declared_parts(actor, record)
     record.pending = {}
@@ -509,7 +519,7 @@ def check_in(
     )
     if contract_photo is not None:
         residence.contract_photo = contract_photo
-    _stamp_collected(actor, residence, channel)
+    stamp_collected(actor, residence, channel)
     _save_new(residence, _("%(person)s already lives in this house.") % {"person": person.name})
     log(actor, residence, "check_in", {"start": (None, start), "relation": (None, relation)})
     _follow_person(person)
@@ -555,7 +565,7 @@ def collect_organization(actor, data: dict, address: Address, channel: str = Cha
     if fields.get("uscc") and Organization.objects.filter(uscc=fields["uscc"]).exists():
         raise Conflict(_("An organization with this credit code is registered already."))
     org = Organization(address=address, path=address.path, grid=address.grid, **fields)
-    _stamp_collected(actor, org, channel)
+    stamp_collected(actor, org, channel)
     _save_new(org, _("An organization with this credit code is registered already."))
     log(actor, org, "collect", {"name": (None, org.name)})
     return org
@@ -583,7 +593,7 @@ def collect_vehicle(
         brand=str(data.get("brand") or "").strip()[:60],
         color=str(data.get("color") or "").strip()[:20],
     )
-    _stamp_collected(actor, vehicle, channel)
+    stamp_collected(actor, vehicle, channel)
     _save_new(vehicle, _("The plate %(plate)s is registered already.") % {"plate": plate})
     log(actor, vehicle, "collect", {"plate": (None, plate)})
     return vehicle
