@@ -366,7 +366,7 @@ def building(request, pk: int):
     return render(
         request,
         "registry/building.html",
-        {"building": b, "houses": houses, "form": form, "can_manage": can_manage},
+        {"building": b, "houses": houses, "form": form, "can_manage": can_manage, "history": queries.history(user, b)},
         status=status,
     )
 

@@ -8,7 +8,7 @@ matrix can ask for "the person of OWN_GRID" exactly as it asks for the grid itse
 from anju.core.roles import PERMISSIONS, Perm, Role
 from anju.geo.models import Grid
 from anju.registry import actions
-from anju.registry.models import House, Organization, Person, Vehicle
+from anju.registry.models import Building, House, Organization, Person, Vehicle
 from tests.registry.conftest import id_number, uscc
 
 # Working roles that read the registry; department staff and volunteers do not.
@@ -68,6 +68,15 @@ def registry_endpoints(endpoint_class, grid_pick) -> list:
     return [
         e("api person", "/api/v1/people/{code}", "api", check=_json_id, resolve=record_id(Person), **common),
         e("api house", "/api/v1/houses/{code}", "api", check=_json_id, resolve=record_id(House), **common),
+        e("api building", "/api/v1/buildings/{code}", "api", check=_json_id, resolve=record_id(Building), **common),
+        e(
+            "page building",
+            "/registry/buildings/{code}/",
+            "page",
+            resolve=record_id(Building),
+            check=lambda r, pk: None,
+            **common,
+        ),
         e("page person", "/registry/people/{code}/", "page", check=_person_page, resolve=record_id(Person), **common),
         e(
             "page house",

@@ -63,7 +63,7 @@ def _who(actor, record) -> str:
 
 
 def log(actor, record, action: str, changes: dict | None = None, note: str = "", purpose: str = "") -> None:
-    """File a revision on the record and the matching audit row (ID numbers never go into either in full)."""
+    """File a revision (old and new values, shown masked) and the audit row (names of the changed fields only)."""
     changes = {k: [plain(old), plain(new)] for k, (old, new) in (changes or {}).items()}
     kind = record_type(record)
     Revision.objects.create(
@@ -227,7 +227,7 @@ def building_for(actor, address: Address) -> Building | None:
         base = _new_address(address.community, parts, address.grid, address.path, address.lng, address.lat)
         base.save(force_insert=True)
     building = Building.objects.create(address=base, grid=address.grid, path=address.path)
-    audit.record("building.create", user=actor, username="cli", obj=building)
+    log(actor, building, "create")
     return building
 
 
@@ -267,7 +267,7 @@ def save_building(actor, data: dict) -> Building:
         setattr(building, field, new)
     building.save()
     if changes:
-        audit.record("building.update", user=actor, username="cli", obj=building, detail={"fields": sorted(changes)})
+        log(actor, building, "update", changes)
     return building
 
 
@@ -285,12 +285,11 @@ def set_responsible(actor, building: Building, worker) -> Building:
     old = building.responsible
     building.responsible = worker
     building.save(update_fields=["responsible", "updated_at"])
-    audit.record(
-        "building.set_responsible",
-        user=actor,
-        username="cli",
-        obj=building,
-        detail={"from": getattr(old, "username", None), "to": getattr(worker, "username", None)},
+    log(
+        actor,
+        building,
+        "set_responsible",
+        {"responsible": (getattr(old, "username", None), getattr(worker, "username", None))},
     )
     if worker is not None:
         notify(worker, _("You now answer for %(b)s") % {"b": building}, link=building.get_absolute_url())
