@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.errors import ActionError, InvalidField
-from anju.registry.models import HouseUse, PersonKind, Relation
+from anju.registry.models import HouseUse, OrganizationKind, PersonKind, Relation, VehicleKind
 
 
 def attempt(form: forms.Form, action, *args, **kwargs):
@@ -105,21 +105,30 @@ class CheckOutForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=120, required=False)
 
 
-class HouseForm(forms.Form):
+class AddressFields(forms.Form):
+    """A standard address inside a chosen grid."""
+
     grid = forms.ChoiceField(label=_("Grid"))
     road = forms.CharField(label=_("Road / lane"), max_length=60, required=False)
     door_number = forms.CharField(label=_("Door number"), max_length=20, required=False)
     estate = forms.CharField(label=_("Estate"), max_length=60, required=False)
     building = forms.CharField(label=_("Building"), max_length=20, required=False)
     unit = forms.CharField(label=_("Unit"), max_length=10, required=False)
-    room = forms.CharField(label=_("Room"), max_length=20)
-    use = forms.ChoiceField(label=_("Use"), choices=HouseUse.choices, initial=HouseUse.UNKNOWN)
-    area_m2 = forms.DecimalField(label=_("Area (m²)"), required=False, max_digits=8, decimal_places=2)
-    hazards = forms.CharField(label=_("Hazard notes"), max_length=300, required=False)
+    room = forms.CharField(label=_("Room"), max_length=20, required=False)
 
     def __init__(self, *args, grids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["grid"].choices = [(g.code, f"{g.community.name} {g.name}") for g in grids]
+
+
+class HouseForm(AddressFields):
+    use = forms.ChoiceField(label=_("Use"), choices=HouseUse.choices, initial=HouseUse.UNKNOWN)
+    area_m2 = forms.DecimalField(label=_("Area (m²)"), required=False, max_digits=8, decimal_places=2)
+    hazards = forms.CharField(label=_("Hazard notes"), max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["room"].required = True
 
 
 class HouseChangeForm(forms.Form):
@@ -134,3 +143,24 @@ class ResponsibleForm(forms.Form):
     def __init__(self, *args, workers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["worker"].choices = [("", "—")] + [(str(w.pk), f"{w} ({w.username})") for w in workers]
+
+
+class OrganizationForm(AddressFields):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    uscc = forms.CharField(label=_("Unified social credit code"), max_length=24, required=False)
+    kind = forms.ChoiceField(label=_("Type"), choices=OrganizationKind.choices)
+    legal_representative = forms.CharField(label=_("Legal representative"), max_length=64, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    key_unit = forms.BooleanField(label=_("Key unit"), required=False)
+    employees = forms.IntegerField(label=_("Employees"), min_value=0, required=False)
+
+    field_order = ["name", "uscc", "kind", "legal_representative", "phone", "key_unit", "employees"]
+
+
+class VehicleForm(forms.Form):
+    plate = forms.CharField(label=_("Plate"), max_length=16)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("From the plate"))] + list(VehicleKind.choices), required=False
+    )
+    brand = forms.CharField(label=_("Brand and model"), max_length=60, required=False)
+    color = forms.CharField(label=_("Colour"), max_length=20, required=False)

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -22,15 +23,17 @@ from anju.registry.forms import (
     CheckOutForm,
     HouseChangeForm,
     HouseForm,
+    OrganizationForm,
     PersonChangeForm,
     PersonForm,
     ReasonForm,
     ResponsibleForm,
     SearchForm,
     UnmaskForm,
+    VehicleForm,
     attempt,
 )
-from anju.registry.models import Person, Status
+from anju.registry.models import OrganizationKind, Person, Status
 
 
 def _reader(request):
@@ -85,6 +88,7 @@ def _person_context(request, person: Person, unmasked: bool = False, **extra) ->
         "change_form": extra.pop("change_form", None)
         or PersonChangeForm(initial={f: getattr(person, f) for f in ("name", "kind", "ethnicity", "hukou_place")}),
         "reject_form": ReasonForm(),
+        "vehicle_form": VehicleForm(),
         **extra,
     }
 
@@ -230,17 +234,27 @@ def house_change(request, pk: int):
     return redirect("registry_house", pk=h.pk)
 
 
+def _collect_grids(user) -> list:
+    """The grids the user may collect in, for the grid picker of a new address."""
+    return [g for g in geo_queries.grids_in_scope(user)[:2000] if scope.has_perm(user, Perm.REGISTRY_COLLECT, g.path)]
+
+
+def _with_community(cleaned: dict, grids: list) -> dict:
+    """The form's address fields plus the community of the grid picked."""
+    grid = next(g for g in grids if g.code == cleaned["grid"])
+    return {**cleaned, "community": grid.community_id}
+
+
 @login_required
 def house_new(request):
     """Collect a house at a room-level address."""
     user = _reader(request)
     if not scope.has_perm(user, Perm.REGISTRY_COLLECT):
         raise PermissionDenied
-    grids = [g for g in geo_queries.grids_in_scope(user)[:2000] if scope.has_perm(user, Perm.REGISTRY_COLLECT, g.path)]
+    grids = _collect_grids(user)
     form = HouseForm(request.POST or None, initial={"grid": request.GET.get("grid", "")}, grids=grids)
     if request.method == "POST" and form.is_valid():
-        grid = next(g for g in grids if g.code == form.cleaned_data["grid"])
-        h = attempt(form, actions.collect_house, user, {**form.cleaned_data, "community": grid.community_id})
+        h = attempt(form, actions.collect_house, user, _with_community(form.cleaned_data, grids))
         if h is not None:
             messages.success(request, _("House collected."))
             return redirect("registry_house", pk=h.pk)
@@ -407,3 +421,59 @@ def residence(request, pk: int):
     """A residence is shown on its house's page."""
     r = queries.get_residence(_reader(request), pk)
     return redirect(f"{r.house.get_absolute_url()}#residence-{r.pk}")
+
+
+@login_required
+def organizations(request):
+    """Organizations in scope, key units first."""
+    user = _reader(request)
+    qs = queries.organizations(user).order_by("-key_unit", "name")
+    kind = request.GET.get("kind", "")
+    if kind:
+        qs = qs.filter(kind=kind)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registry/organizations.html",
+        {
+            "page": page,
+            "kinds": OrganizationKind.choices,
+            "kind": kind,
+            "can_collect": scope.has_perm(user, Perm.REGISTRY_COLLECT),
+        },
+    )
+
+
+@login_required
+def organization_new(request):
+    """Collect an organization at a standard address in one of the user's grids."""
+    user = _reader(request)
+    grids = _collect_grids(user)
+    if not grids:
+        raise PermissionDenied
+    form = OrganizationForm(request.POST or None, grids=grids)
+    if request.method == "POST" and form.is_valid():
+        data = _with_community(form.cleaned_data, grids)
+        with transaction.atomic():
+            address = attempt(form, lambda: actions.resolve_address(user, data)[0])
+            org = address and attempt(form, actions.collect_organization, user, data, address)
+            if org is None:
+                transaction.set_rollback(True)
+        if org is not None:
+            messages.success(request, _("Collected: %(name)s.") % {"name": org.name})
+            return redirect("registry_organization", pk=org.pk)
+    return render(request, "registry/organization_new.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def person_vehicle(request, pk: int):
+    """Collect a vehicle owned by a person (from the person's page)."""
+    user = _reader(request)
+    p = queries.get_person(user, pk)
+    form = VehicleForm(request.POST)
+    if form.is_valid() and attempt(form, actions.collect_vehicle, user, form.cleaned_data, owner=p) is not None:
+        messages.success(request, _("Vehicle collected."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("registry_person", pk=p.pk)

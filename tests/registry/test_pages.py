@@ -754,3 +754,45 @@ def test_person_page_never_shows_the_full_phone(household, worker, mediator):
     # The grid worker has not unmasked either: the change form is filled in with the full phone.
     page = html(login(worker).get(owner.get_absolute_url()))
     assert "13812345678" not in page and "13612345678" not in page, "full phone shown to a grid worker"
+
+
+def test_worker_collects_an_organization_and_it_is_listed(household, worker, mediator):
+    from anju.registry.models import Organization
+    from tests.registry.conftest import uscc
+
+    client = login(worker)
+    form = {
+        "grid": OWN_GRID,
+        "road": "延安三路",
+        "door_number": "125",
+        "name": "鲁邦便利店",
+        "uscc": uscc(),
+        "kind": "shop",
+        "legal_representative": "孙丽",
+        "phone": "053285551234",
+        "key_unit": "on",
+    }
+    r = client.post(
+        reverse("registry_organization_new"),
+        {**form, "uscc": uscc()[:17] + "0" if uscc()[-1] != "0" else uscc()[:17] + "1"},
+    )
+    assert r.status_code == 422 and not Organization.objects.exists()
+    r = client.post(reverse("registry_organization_new"), form, follow=True)
+    org = Organization.objects.get()
+    assert r.redirect_chain == [(reverse("registry_organization", args=[org.pk]), 302)]
+    assert (org.key_unit, org.status, org.grid.code, org.address.door_number) == (True, Status.PENDING, OWN_GRID, "125")
+    listed = html(login(mediator).get(reverse("registry_organizations")))
+    assert "鲁邦便利店" in listed and "孙丽" not in listed
+    assert login(mediator).get(reverse("registry_organization_new")).status_code == 403
+
+
+def test_vehicle_added_from_the_person_page(household, worker):
+    owner = household["owner"]
+    client = login(worker)
+    url = reverse("registry_person_vehicle", args=[owner.pk])
+    r = client.post(url, {"plate": "鲁BI2345"}, follow=True)
+    assert not owner.vehicles.exists() and flashed(r)
+    r = client.post(url, {"plate": "鲁B 12345", "kind": "", "brand": "大众", "color": "白"}, follow=True)
+    vehicle = owner.vehicles.get()
+    assert (vehicle.plate, vehicle.kind, vehicle.status) == ("鲁B12345", "car", Status.PENDING)
+    assert "鲁B12345" in html(r)
