@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anju.core.scope import ScopedQuerySet
 
@@ -242,7 +243,7 @@ class Person(Collected):
 
 
 class Relation(models.TextChoices):
-    OWNER = "owner", _("Owner")
+    OWNER = "owner", pgettext_lazy("residence relation", "Owner")
     FAMILY = "family", _("Family member")
     TENANT = "tenant", _("Tenant")
     DORMITORY = "dormitory", _("Employee dormitory")
