@@ -79,7 +79,18 @@ def cmd_worker(args) -> int:
     _migrate()
     from django.core.management import call_command
 
-    call_command("db_worker", *(["--batch", "--no-startup-delay"] if args.once else []))
+    from anju.core import periodic
+
+    # Periodic tasks (reminders, sweeps) are queued by the worker itself: no cron needed.
+    if args.once:
+        periodic.queue_due()
+        call_command("db_worker", "--batch", "--no-startup-delay")
+        return 0
+    stop = periodic.start_scheduler()
+    try:
+        call_command("db_worker")
+    finally:
+        stop.set()
     return 0
 
 
@@ -156,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--no-serve", action="store_true", help="prepare only")
-    p.add_argument("--residents", type=int, default=0, help="synthetic residents for the registry (0: none)")
+    p.add_argument(
+        "--residents", type=int, default=50_000, help="synthetic residents for the registry (default 50,000; 0: none)"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = with_home(sub.add_parser("serve", help="serve the data in ANJU_HOME"))

@@ -60,9 +60,9 @@ def counts(home: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """(home, first run, accounts file text) after one `anju demo --no-serve`."""
+    """(home, first run, accounts file text) after one `anju demo --no-serve` with a few residents."""
     home = tmp_path_factory.mktemp("demo")
-    run = anju("demo", "--no-serve", "--home", home)
+    run = anju("demo", "--no-serve", "--residents", "2000", "--home", home)
     assert run.returncode == 0, run.stderr[-3000:]
     return home, run, (home / "demo-accounts.json").read_text()
 
@@ -72,7 +72,7 @@ def rerun(demo):
     """The same demo run a second time: (counts before, run, counts after)."""
     home = demo[0]
     before = counts(home)
-    run = anju("demo", "--no-serve", "--home", home)
+    run = anju("demo", "--no-serve", "--residents", "2000", "--home", home)
     return before, run, counts(home)
 
 

@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "building.update": _("Building facts changed"),
     "building.set_responsible": _("Responsible worker set"),
     "registry.import": _("Registry records imported"),
+    "registry.bulk_load": _("Registry records loaded in bulk"),
     "registry.export": _("Registry records exported"),
     "registry.quarterly_export": _("Registry quarterly report exported"),
     "audit.verify": _("Audit chain verified"),

@@ -1,4 +1,4 @@
-"""The demo district: real Shibei divisions and outline, generated grids, teams and accounts.
+"""The demo district: real Shibei divisions and outline, generated grids, teams, accounts and residents.
 
 Everything goes through the same actions an operator uses, so the demo is audited like real work.
 Re-running finds what exists and adds nothing twice.
@@ -15,6 +15,7 @@ from anju.core import actions as core_actions
 from anju.core.models import User
 from anju.core.passwords import generate_password
 from anju.core.roles import Role
+from anju.demo import residents as residents_module
 from anju.demo.names import mobile, person_name
 from anju.demo.tessellation import grids_for, partition, split_households
 from anju.geo import actions as geo_actions
@@ -67,8 +68,24 @@ def load_demo(home: Path, residents: int = 0, out=print) -> list[dict]:
     (home / "demo-accounts.json").write_text(json.dumps(accounts, ensure_ascii=False, indent=2))
     (home / "demo-accounts.json").chmod(0o600)
     if residents:
-        out(f"Residents: {residents} requested; resident records come with the registry module.")
+        load_residents(district, residents, out)
     return accounts
+
+
+def load_residents(district: Division, residents: int, out=print) -> None:
+    """Fill the grids with `residents` generated people and what goes with them, unless some live there."""
+    out(f"Residents: generating {residents:,}...")
+    totals, seconds = residents_module.timed_load(
+        district,
+        residents,
+        demo_grid=GRID,
+        demo_worker=User.objects.get(username=Role.GRID_WORKER.value),
+        demo_officer=User.objects.get(username=Role.OFFICER.value),
+    )
+    if totals is None:
+        out("Residents: the registry holds people in the district already; left as they are.")
+    else:
+        out(residents_module.summary(totals, seconds))
 
 
 def generate_grids(district: Division, grid_worker: User) -> int:

@@ -106,6 +106,14 @@ class Address(models.Model):
             models.Index(fields=["path"]),
             models.Index(fields=["community", "road", "door_number"]),
             models.Index(fields=["community", "estate", "building"]),
+            # Free-text search matches on road or estate (prefix) with the building; the pattern
+            # operator class lets PostgreSQL use the index for LIKE 'x%' under any collation.
+            models.Index(fields=["road", "building"]),
+            models.Index(
+                fields=["estate", "building"],
+                name="address_estate_prefix",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self):
@@ -215,7 +223,7 @@ class Person(Collected):
         ordering = ["path", "name", "id"]
         indexes = [
             models.Index(fields=["path", "status"]),
-            models.Index(fields=["name", "path"]),
+            models.Index(fields=["name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -209,7 +209,7 @@ def match_addresses(user, text: str, limit: int = 10, parsed=None) -> list[tuple
         value = getattr(parsed, name)
         if value:
             narrow[name] = clean_address_part(name, value)
-    candidates = base.filter(q)
+    candidates = base.filter(q).select_related("house")
     if narrow.get("building"):
         candidates = candidates.filter(building=narrow["building"])
     elif narrow.get("door_number"):

@@ -159,7 +159,7 @@ def test_a_building_code_finds_the_room(house):
     assert declarations.find_room(house.building, "1单元502室") == other
     assert declarations.find_room(house.building, "２单元 601").address.room == "601"
     for typed, message in (("502", "Several units"), ("999", "not on record"), ("", "room number")):
-        with pytest.raises(InvalidField) as caught:
+        with translation.override("en"), pytest.raises(InvalidField) as caught:
             declarations.declare(token, form_data(room=typed))
         assert caught.value.field == "room" and message in str(caught.value)
     residence = declarations.declare(token, form_data(room="1-502"))
@@ -174,7 +174,7 @@ def test_a_building_code_finds_the_room(house):
     ],
 )
 def test_move_in_dates_outside_the_last_year_are_refused(house, start, message):
-    with pytest.raises(InvalidField) as caught:
+    with translation.override("en"), pytest.raises(InvalidField) as caught:
         declarations.declare(house.qr_token, form_data(start=(timezone.localdate() - start).isoformat()))
     assert caught.value.field == "start" and message in str(caught.value)
     assert not Residence.objects.exists()

@@ -176,7 +176,7 @@ def test_the_same_record_twice_in_a_file_is_a_fault(houses, officer):
     rows.append(list(rows[1]))
     result = import_file(officer, "people", "people.csv", csv_bytes(rows))
     assert [(e["row"], e["field"]) for e in result.errors] == [(4, "id_number")]
-    assert "row 2" in result.errors[0]["message"]
+    assert "第 2 行" in result.errors[0]["message"]  # messages are in the site's language
 
 
 def test_a_person_needs_a_registered_house(district, officer):
@@ -227,7 +227,7 @@ def test_an_id_number_stored_as_an_excel_number_is_a_fault(district, officer):
     rows = [["姓名", "身份证号", "社区编码"], ["张三", int(id_number(1)[:17] + "1"), COMMUNITY]]
     result = import_file(officer, "people", "p.xlsx", xlsx_bytes(rows))
     assert result.errors[0]["row"] == 2 and result.errors[0]["field"] == "id_number"
-    assert "text" in result.errors[0]["message"]
+    assert "文本" in result.errors[0]["message"]
 
 
 def test_unreadable_files_and_kinds(district, officer):
