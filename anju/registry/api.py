@@ -32,8 +32,13 @@ class Page(Schema):
     offset: int = Field(0, ge=0)
 
 
-def _page(qs, page: Page) -> list:
-    return list(qs[page.offset : page.offset + page.limit])
+def _listed(user, qs, page: Page | None, under: str = "", order: tuple = ("id",), **filters) -> list:
+    """One page of a scoped list, cut to a division or grid and to the filters that are given."""
+    if under:
+        qs = qs.filter(path__startswith=_under(user, under))
+    qs = qs.filter(**{field: value for field, value in filters.items() if value not in ("", None)})
+    page = page or Page()
+    return list(qs.order_by(*order)[page.offset : page.offset + page.limit])
 
 
 def _under(user, code: str | None) -> str | None:
@@ -124,13 +129,8 @@ def people(request, q: str = "", status: str = "", grid: str = "", kind: str = "
         what, found = queries.search_people(user, q, limit=page.limit)
         return {"query": what, "results": [_person_out(user, p) for p in found]}
     qs = queries.people(user).select_related("grid")
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if grid:
-        qs = qs.filter(path__startswith=_under(user, grid))
-    return {"query": None, "results": [_person_out(user, p) for p in _page(qs.order_by("id"), page)]}
+    found = _listed(user, qs, page, under=grid, status=status, kind=kind)
+    return {"query": None, "results": [_person_out(user, p) for p in found]}
 
 
 @router.post("/people", response={201: dict})
@@ -258,10 +258,7 @@ def addresses(request, q: str = "", under: str = "", page: Query[Page] = None):
     page = page or Page()
     if q.strip():
         return [{**_address_out(a), "score": s} for a, s in queries.match_addresses(user, q, limit=page.limit)]
-    qs = queries.addresses(user).select_related("grid")
-    if under:
-        qs = qs.filter(path__startswith=_under(user, under))
-    return [_address_out(a) for a in _page(qs.order_by("id"), page)]
+    return [_address_out(a) for a in _listed(user, queries.addresses(user).select_related("grid"), page, under)]
 
 
 @router.post("/addresses", response={201: dict})
@@ -329,13 +326,7 @@ def houses(request, under: str = "", use: str = "", building: int | None = None,
     """Houses in scope."""
     user = request.user
     qs = queries.houses(user).select_related("address__grid")
-    if under:
-        qs = qs.filter(path__startswith=_under(user, under))
-    if use:
-        qs = qs.filter(use=use)
-    if building is not None:
-        qs = qs.filter(building_id=building)
-    return [_house_out(user, h) for h in _page(qs.order_by("id"), page or Page())]
+    return [_house_out(user, h) for h in _listed(user, qs, page, under, use=use, building_id=building)]
 
 
 @router.post("/houses", response={201: dict})
@@ -377,8 +368,8 @@ def check_out(request, residence_id: int, payload: CheckOut):
 def overdue(request, under: str = "", page: Query[Page] = None):
     """Tenants past their registration deadline, oldest first."""
     user = request.user
-    qs = queries.overdue_rentals(user, _under(user, under))
-    return [_residence_out(user, r) for r in _page(qs, page or Page())]
+    found = _listed(user, queries.overdue_rentals(user), page, under, order=("registration_due", "id"))
+    return [_residence_out(user, r) for r in found]
 
 
 # --- Organizations and vehicles --------------------------------------------------------------------
@@ -415,14 +406,8 @@ def _organization_out(user, o: Organization) -> dict:
 def organizations(request, under: str = "", kind: str = "", key_unit: bool | None = None, page: Query[Page] = None):
     """Organizations in scope."""
     user = request.user
-    qs = queries.organizations(user)
-    if under:
-        qs = qs.filter(path__startswith=_under(user, under))
-    if kind:
-        qs = qs.filter(kind=kind)
-    if key_unit is not None:
-        qs = qs.filter(key_unit=key_unit)
-    return [_organization_out(user, o) for o in _page(qs.order_by("id"), page or Page())]
+    found = _listed(user, queries.organizations(user), page, under, kind=kind, key_unit=key_unit)
+    return [_organization_out(user, o) for o in found]
 
 
 @router.post("/organizations", response={201: dict})
@@ -467,10 +452,7 @@ def vehicles(request, plate: str = "", under: str = "", page: Query[Page] = None
     user = request.user
     if plate:
         return [_vehicle_out(v) for v in queries.search_vehicles(user, plate)]
-    qs = queries.vehicles(user)
-    if under:
-        qs = qs.filter(path__startswith=_under(user, under))
-    return [_vehicle_out(v) for v in _page(qs.order_by("id"), page or Page())]
+    return [_vehicle_out(v) for v in _listed(user, queries.vehicles(user), page, under)]
 
 
 @router.post("/vehicles", response={201: dict})

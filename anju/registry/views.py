@@ -146,7 +146,8 @@ def person_new(request):
         if p is not None:
             messages.success(request, _("Collected: %(name)s.") % {"name": p.name})
             return redirect("registry_person", pk=p.pk)
-    return render(request, "registry/person_new.html", {"form": form, "house": house, "grid": grid})
+    context = {"form": form, "title": _("Collect a person"), "subtitle": house.address.label if house else grid.name}
+    return render(request, "registry/form_page.html", context)
 
 
 def _house_context(request, house, **extra) -> dict:
@@ -258,7 +259,7 @@ def house_new(request):
         if h is not None:
             messages.success(request, _("House collected."))
             return redirect("registry_house", pk=h.pk)
-    return render(request, "registry/house_new.html", {"form": form})
+    return render(request, "registry/form_page.html", {"form": form, "title": _("Collect a house")})
 
 
 @login_required
@@ -462,7 +463,8 @@ def organization_new(request):
         if org is not None:
             messages.success(request, _("Collected: %(name)s.") % {"name": org.name})
             return redirect("registry_organization", pk=org.pk)
-    return render(request, "registry/organization_new.html", {"form": form}, status=422 if form.errors else 200)
+    context = {"form": form, "title": _("Collect an organization")}
+    return render(request, "registry/form_page.html", context, status=422 if form.errors else 200)
 
 
 @login_required
