@@ -394,6 +394,11 @@ class Revision(models.Model):
     def __str__(self):
         return f"{self.record_type}#{self.record_id} {self.action}"
 
+    @property
+    def code(self) -> str:
+        """The audit action code of this change ("person.verify"), for its readable label."""
+        return f"{self.record_type}.{self.action}"
+
 
 RECORD_TYPES = {
     "person": Person,

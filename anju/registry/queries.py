@@ -310,11 +310,16 @@ def shown_pending(user, record) -> dict:
     return {field: shown_value(user, record, field, value) for field, value in record.pending.items()}
 
 
-def history(user, record) -> list[Revision]:
-    """The revisions of a record, newest first, with `shown` = field -> (old, new) masked for the reader."""
-    revisions = list(
-        Revision.objects.filter(record_type=record_type(record), record_id=record.pk).select_related("user")
-    )
+def history(user, record, *related) -> list[Revision]:
+    """The revisions of a record and of `related` ones (a person's residences...), newest first, each with
+    `shown` = field -> (old, new) masked for the reader and `record_type` telling whose it is."""
+    by_type: dict[str, list[int]] = {}
+    for r in (record, *related):
+        by_type.setdefault(record_type(r), []).append(r.pk)
+    q = Q()
+    for kind, ids in by_type.items():
+        q |= Q(record_type=kind, record_id__in=ids)
+    revisions = list(Revision.objects.filter(q).select_related("user")[:500])
     for rev in revisions:
         rev.shown = {
             field: [shown_value(user, record, field, old), shown_value(user, record, field, new)]

@@ -79,7 +79,7 @@ def _person_context(request, person: Person, unmasked: bool = False, **extra) ->
         "shown": queries.person_fields(user, person, unmasked=unmasked),
         "residences": person.residences.select_related("house__address"),
         "vehicles": person.vehicles.all(),
-        "history": queries.history(user, person),
+        "history": queries.history(user, person, *person.residences.all(), *person.vehicles.all()),
         "pending": queries.shown_pending(user, person),
         "can_unmask": _can(user, Perm.REGISTRY_UNMASK, person),
         "can_change": _can(user, Perm.REGISTRY_COLLECT, person),
@@ -158,7 +158,7 @@ def _house_context(request, house, **extra) -> dict:
             {"residence": r, "name": queries.shown_name(user, r.person)} for r in queries.current_residents(house)
         ],
         "past": house.residences.exclude(end=None).select_related("person")[:50],
-        "history": queries.history(user, house),
+        "history": queries.history(user, house, *house.residences.all()),
         "can_collect": _can(user, Perm.REGISTRY_COLLECT, house),
         "can_verify": _can(user, Perm.REGISTRY_VERIFY, house),
         "checkin_form": extra.pop("checkin_form", None) or CheckInForm(),
