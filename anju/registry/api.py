@@ -261,6 +261,12 @@ def addresses(request, q: str = "", under: str = "", page: Query[Page] = None):
     return [_address_out(a) for a in _listed(user, queries.addresses(user).select_related("grid"), page, under)]
 
 
+@router.get("/addresses/{address_id}")
+def address(request, address_id: int):
+    """One standard address in scope."""
+    return _address_out(queries.get_address(request.user, address_id))
+
+
 @router.post("/addresses", response={201: dict})
 def create_address(request, payload: AddressIn):
     """Add a standard address; the same address twice answers 409."""
@@ -355,6 +361,12 @@ def check_in(request, house_id: int, payload: CheckIn):
     return Status(201, _residence_out(user, r))
 
 
+@router.get("/residences/{residence_id}")
+def residence(request, residence_id: int):
+    """One residence (who lives where, from, to, relation)."""
+    return _residence_out(request.user, queries.get_residence(request.user, residence_id))
+
+
 @router.post("/residences/{residence_id}/check-out")
 def check_out(request, residence_id: int, payload: CheckOut):
     """Retire a residence (核销): the person moved out; its history stays."""
@@ -410,6 +422,12 @@ def organizations(request, under: str = "", kind: str = "", key_unit: bool | Non
     return [_organization_out(user, o) for o in found]
 
 
+@router.get("/organizations/{organization_id}")
+def organization(request, organization_id: int):
+    """One organization."""
+    return _organization_out(request.user, queries.get_organization(request.user, organization_id))
+
+
 @router.post("/organizations", response={201: dict})
 def create_organization(request, payload: OrganizationIn):
     """Collect an organization at a standard address."""
@@ -453,6 +471,12 @@ def vehicles(request, plate: str = "", under: str = "", page: Query[Page] = None
     if plate:
         return [_vehicle_out(v) for v in queries.search_vehicles(user, plate)]
     return [_vehicle_out(v) for v in _listed(user, queries.vehicles(user), page, under)]
+
+
+@router.get("/vehicles/{vehicle_id}")
+def vehicle(request, vehicle_id: int):
+    """One vehicle."""
+    return _vehicle_out(queries.get_vehicle(request.user, vehicle_id))
 
 
 @router.post("/vehicles", response={201: dict})

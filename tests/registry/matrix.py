@@ -8,7 +8,7 @@ matrix can ask for "the person of OWN_GRID" exactly as it asks for the grid itse
 from anju.core.roles import PERMISSIONS, Perm, Role
 from anju.geo.models import Grid
 from anju.registry import actions
-from anju.registry.models import Building, House, Organization, Person, Vehicle
+from anju.registry.models import Address, Building, House, Organization, Person, Residence, Vehicle
 from tests.registry.conftest import id_number, uscc
 
 # Working roles that read the registry; department staff and volunteers do not.
@@ -43,12 +43,12 @@ def place_records() -> None:
         actions.collect_vehicle(None, {"plate": f"鲁B{n:05d}"}, owner=person)
 
 
-def record_id(model):
+def record_id(model, **narrow):
     """grid code -> id of the record of that kind placed in the grid."""
 
     def resolve(code: str) -> str:
         place_records()
-        return str(model.objects.get(grid__code=code).pk)
+        return str(model.objects.get(grid__code=code, **narrow).pk)
 
     return resolve
 
@@ -68,6 +68,24 @@ def registry_endpoints(endpoint_class, grid_pick) -> list:
     return [
         e("api person", "/api/v1/people/{code}", "api", check=_json_id, resolve=record_id(Person), **common),
         e("api house", "/api/v1/houses/{code}", "api", check=_json_id, resolve=record_id(House), **common),
+        e(
+            "api address",
+            "/api/v1/addresses/{code}",
+            "api",
+            check=_json_id,
+            resolve=record_id(Address, room="101"),
+            **common,
+        ),
+        e("api residence", "/api/v1/residences/{code}", "api", check=_json_id, resolve=record_id(Residence), **common),
+        e(
+            "api organization",
+            "/api/v1/organizations/{code}",
+            "api",
+            check=_json_id,
+            resolve=record_id(Organization),
+            **common,
+        ),
+        e("api vehicle", "/api/v1/vehicles/{code}", "api", check=_json_id, resolve=record_id(Vehicle), **common),
         e("api building", "/api/v1/buildings/{code}", "api", check=_json_id, resolve=record_id(Building), **common),
         e(
             "page building",
