@@ -217,7 +217,8 @@ def test_wrong_check_character_refused():
     error = id_refused("370203198001011230")
     assert error.code == "id_check"
     assert error.params == {"expected": "9", "given": "0"}
-    assert "should be 9" in error.messages[0]
+    # The message does not tell the expected character: fitting it would hide the real typo.
+    assert "does not match" in error.messages[0] and "9" not in error.messages[0]
 
 
 def test_thousand_random_numbers_round_trip():
@@ -401,7 +402,7 @@ def test_uscc_wrong_final_check():
     error = refused(v.validate_uscc, code[:-1] + wrong)
     assert error.code == "uscc_check"
     assert error.params["expected"] == code[-1]
-    assert f"should be {code[-1]}" in error.messages[0]
+    assert "does not match" in error.messages[0]
 
 
 def test_uscc_wrong_organisation_code_check():

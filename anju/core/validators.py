@@ -191,10 +191,9 @@ def parse_id_number(value: object, today: date | None = None) -> IdNumber:
     check = id_number_check_char(first17)
     if not legacy and text[17] != check:
         raise ValidationError(
-            _(
-                "The check character should be %(expected)s, not %(given)s: one of the characters was "
-                "probably mistyped."
-            ),
+            # The expected character is not told: changing the last character to fit would hide the
+            # real typo and let a wrong number pass.
+            _("The check character (the last one) does not match: one of the characters was probably mistyped."),
             code="id_check",
             params={"expected": check, "given": text[17]},
         )
@@ -552,8 +551,8 @@ def validate_uscc(value: object) -> str:
     if text[16] != org_check:
         raise ValidationError(
             _(
-                "The organisation code (characters 9-17) is wrong: its last character should be %(expected)s, "
-                "not %(given)s."
+                "The organisation code (characters 9-17) does not match its check character: a character was "
+                "probably mistyped."
             ),
             code="uscc_org_check",
             params={"expected": org_check, "given": text[16]},
@@ -561,7 +560,7 @@ def validate_uscc(value: object) -> str:
     check = uscc_check_char(text[:17])
     if text[17] != check:
         raise ValidationError(
-            _("The check character (the last one) should be %(expected)s, not %(given)s."),
+            _("The check character (the last one) does not match: a character was probably mistyped."),
             code="uscc_check",
             params={"expected": check, "given": text[17]},
         )

@@ -21,6 +21,7 @@ from anju.demo.tessellation import grids_for, partition, split_households
 from anju.geo import actions as geo_actions
 from anju.geo.geometry import parse_polygon, to_geojson
 from anju.geo.models import Division, Grid, Post
+from anju.registry.tasks import remind_overdue_rentals
 
 DATA = Path(__file__).resolve().parent.parent / "geo" / "data"
 DISTRICT = "370203"
@@ -86,6 +87,9 @@ def load_residents(district: Division, residents: int, out=print) -> None:
         out("Residents: the registry holds people in the district already; left as they are.")
     else:
         out(residents_module.summary(totals, seconds))
+        # What the worker's daily run would send, so the inboxes are not empty before it first runs.
+        reminded = remind_overdue_rentals()
+        out(f"Reminders: {reminded['workers']} workers told of {reminded['overdue']} overdue tenant registrations.")
 
 
 def generate_grids(district: Division, grid_worker: User) -> int:

@@ -261,7 +261,7 @@ def addresses(request, q: str = "", under: str = "", page: Query[Page] = None):
     return [_address_out(a) for a in _listed(user, queries.addresses(user).select_related("grid"), page, under)]
 
 
-@router.get("/addresses/{address_id}")
+@router.get("/addresses/{int:address_id}")
 def address(request, address_id: int):
     """One standard address in scope."""
     return _address_out(queries.get_address(request.user, address_id))
@@ -361,7 +361,7 @@ def check_in(request, house_id: int, payload: CheckIn):
     return Status(201, _residence_out(user, r))
 
 
-@router.get("/residences/{residence_id}")
+@router.get("/residences/{int:residence_id}")
 def residence(request, residence_id: int):
     """One residence (who lives where, from, to, relation)."""
     return _residence_out(request.user, queries.get_residence(request.user, residence_id))
@@ -422,7 +422,7 @@ def organizations(request, under: str = "", kind: str = "", key_unit: bool | Non
     return [_organization_out(user, o) for o in found]
 
 
-@router.get("/organizations/{organization_id}")
+@router.get("/organizations/{int:organization_id}")
 def organization(request, organization_id: int):
     """One organization."""
     return _organization_out(request.user, queries.get_organization(request.user, organization_id))
@@ -473,7 +473,7 @@ def vehicles(request, plate: str = "", under: str = "", page: Query[Page] = None
     return [_vehicle_out(v) for v in _listed(user, queries.vehicles(user), page, under)]
 
 
-@router.get("/vehicles/{vehicle_id}")
+@router.get("/vehicles/{int:vehicle_id}")
 def vehicle(request, vehicle_id: int):
     """One vehicle."""
     return _vehicle_out(queries.get_vehicle(request.user, vehicle_id))

@@ -20,6 +20,11 @@ def attempt(form: forms.Form, action, *args, **kwargs):
     return None
 
 
+def date_input() -> forms.DateInput:
+    """A date picker; the value must be ISO (yyyy-mm-dd) whatever the page's language."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),
@@ -42,7 +47,7 @@ class PersonForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Birth date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=date_input(),
         help_text=_("Only without an ID number"),
     )
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
@@ -92,7 +97,7 @@ class CheckInForm(forms.Form):
         help_text=_("Leave empty and fill in the person below to register someone new."),
     )
     relation = forms.ChoiceField(label=_("Relation"), choices=Relation.choices, initial=Relation.TENANT)
-    start = forms.DateField(label=_("Moved in"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Moved in"), widget=date_input())
     reason = forms.CharField(label=_("Reason"), max_length=120, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -101,7 +106,7 @@ class CheckInForm(forms.Form):
 
 
 class CheckOutForm(forms.Form):
-    end = forms.DateField(label=_("Moved out"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Moved out"), widget=date_input())
     reason = forms.CharField(label=_("Reason"), max_length=120, required=False)
 
 
@@ -158,9 +163,19 @@ class OrganizationForm(AddressFields):
 
 
 class VehicleForm(forms.Form):
-    plate = forms.CharField(label=_("Plate"), max_length=16)
+    prefix = "vehicle"
+    plate = forms.CharField(
+        label=_("Plate"), max_length=16, widget=forms.TextInput(attrs={"placeholder": _("Plate, e.g. 鲁B12345")})
+    )
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[("", _("From the plate"))] + list(VehicleKind.choices), required=False
     )
-    brand = forms.CharField(label=_("Brand and model"), max_length=60, required=False)
-    color = forms.CharField(label=_("Colour"), max_length=20, required=False)
+    brand = forms.CharField(
+        label=_("Brand and model"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Brand and model")}),
+    )
+    color = forms.CharField(
+        label=_("Colour"), max_length=20, required=False, widget=forms.TextInput(attrs={"placeholder": _("Colour")})
+    )

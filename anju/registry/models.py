@@ -8,6 +8,7 @@ Each record keeps a copy of its grid's `path` (or its community's, when it lies 
 reads filter without a join (DESIGN rule 2).
 """
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -124,6 +125,16 @@ class Address(models.Model):
     def as_fields(self) -> dict:
         """The parts in the address parser's field names, for scoring."""
         return {name: getattr(self, name) or None for name in self.PARTS}
+
+
+def _natural(text: str) -> tuple:
+    """Digits compare as numbers: 2 before 10, 201 before 1001."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text or ""))
+
+
+def room_order(address) -> tuple:
+    """How rooms are listed: by unit, floor and room, numbers as numbers."""
+    return (_natural(address.unit), _natural(address.floor), _natural(address.room))
 
 
 class Building(models.Model):

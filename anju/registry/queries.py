@@ -22,12 +22,17 @@ from anju.registry.models import (
     Address,
     Building,
     House,
+    HouseUse,
     Organization,
+    OrganizationKind,
     Person,
+    PersonKind,
+    Relation,
     Residence,
     Revision,
     Status,
     Vehicle,
+    VehicleKind,
     record_type,
 )
 
@@ -183,7 +188,10 @@ def search_people(user, text: str, limit: int = 50) -> tuple[str, list[Person]]:
     elif kind == "name":
         found = base.filter(Q(name=q) | Q(name__startswith=q)) if len(q) > 1 else base.filter(name=q)
     else:
-        house_ids = [a.house.pk for a, _score in match_addresses(user, text, limit=20) if hasattr(a, "house")]
+        # The best-matching houses only: a room asked for is that room, not its whole building.
+        matches = [(a, score) for a, score in match_addresses(user, text, limit=50) if hasattr(a, "house")]
+        best = matches[0][1] if matches else 0
+        house_ids = [a.house.pk for a, score in matches if score >= best - 0.01]
         found = base.filter(residences__house_id__in=house_ids, residences__end=None).distinct()
     return kind, list(found.order_by("name", "id")[:limit])
 
@@ -249,12 +257,16 @@ def overdue_rentals(user, under: str | None = None):
     return qs.order_by("registration_due", "id")
 
 
+QUEUE_LIMIT = 200
+
+
 def queue(user, under: str | None = None) -> dict:
     """Records waiting for the reader: declarations to take up (collectors), records to verify (verifiers)."""
     out = {"declarations": [], "to_verify": {}}
     if not scope.has_perm(user, Perm.REGISTRY_VIEW):
         raise Http404
     waiting = Q(status=Status.PENDING) | ~Q(pending={})
+    limit = QUEUE_LIMIT
     for kind, model in (
         ("person", Person),
         ("house", House),
@@ -266,12 +278,12 @@ def queue(user, under: str | None = None) -> dict:
         if under:
             qs = qs.filter(path__startswith=under)
         if kind == "residence":
-            declared = qs.filter(channel="self", collected_by=None).select_related("person", "house__address")
+            declared = qs.filter(channel="self", collected_by=None, end=None).select_related("person", "house__address")
             if scope.has_perm(user, Perm.REGISTRY_COLLECT):
-                out["declarations"] = list(declared.order_by("created_at")[:200])
+                out["declarations"] = list(declared.order_by("registration_due", "created_at")[:limit])
             qs = qs.exclude(channel="self", collected_by=None)
         if scope.has_perm(user, Perm.REGISTRY_VERIFY):
-            records = list(qs.order_by("updated_at")[:200])
+            records = list(qs.order_by("updated_at")[:limit])
             for record in records:
                 record.shown_pending = shown_pending(user, record)
             if records:
@@ -294,15 +306,27 @@ MASKED_FIELDS = {
 }
 
 
+# Fields holding a person's name, per kind of record (an organization's own name is not personal).
+PERSON_NAMES = {"person": ("name",), "organization": ("legal_representative",)}
+# Coded values shown by their label in a list of changes.
+CHOICE_LABELS = {
+    "use": dict(HouseUse.choices),
+    "relation": dict(Relation.choices),
+    "kind": {**dict(PersonKind.choices), **dict(OrganizationKind.choices), **dict(VehicleKind.choices)},
+    "status": dict(Status.choices),
+}
+
+
 def shown_value(user, record, field: str, value):
     """A value as this reader may see it in a list of changes."""
     if value in (None, ""):
         return value
     if field in MASKED_FIELDS:
         return MASKED_FIELDS[field](str(value))
-    if field in ("name", "legal_representative") and not sees_names(user, record.path):
+    if field in PERSON_NAMES.get(record_type(record), ()) and not sees_names(user, record.path):
         return masking.mask_name(str(value))
-    return value
+    choices = CHOICE_LABELS.get(field)
+    return choices.get(value, value) if choices else value
 
 
 def shown_pending(user, record) -> dict:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from anju.core import scope
@@ -33,7 +34,7 @@ from anju.registry.forms import (
     VehicleForm,
     attempt,
 )
-from anju.registry.models import OrganizationKind, Person, Status
+from anju.registry.models import OrganizationKind, Person, Status, room_order
 
 
 def _reader(request):
@@ -54,9 +55,11 @@ def index(request):
     context = {"form": form, "results": None}
     if form.is_valid():
         q = form.cleaned_data["q"]
-        kind, found = queries.search_people(user, q)
+        kind, found = queries.search_people(user, q, limit=SEARCH_LIMIT)
         context.update(
             kind=kind,
+            kind_label=SEARCH_KINDS[kind],
+            limit=SEARCH_LIMIT,
             results=[{"person": p, "shown": queries.person_fields(user, p)} for p in found],
             vehicles=queries.search_vehicles(user, q) if kind == "plate" else [],
             addresses=queries.match_addresses(user, q, limit=10) if kind == "address" else [],
@@ -162,7 +165,8 @@ def _house_context(request, house, **extra) -> dict:
         "can_collect": _can(user, Perm.REGISTRY_COLLECT, house),
         "can_verify": _can(user, Perm.REGISTRY_VERIFY, house),
         "checkin_form": extra.pop("checkin_form", None) or CheckInForm(),
-        "person_form": extra.pop("person_form", None) or PersonForm(prefix="p"),
+        # Filled only for someone new; the browser must not demand it when an ID number is given.
+        "person_form": extra.pop("person_form", None) or PersonForm(prefix="p", use_required_attribute=False),
         "change_form": HouseChangeForm(initial={"use": house.use, "area_m2": house.area_m2, "hazards": house.hazards}),
         "checkout_form": CheckOutForm(),
         "reject_form": ReasonForm(),
@@ -184,7 +188,7 @@ def house_check_in(request, pk: int):
     user = _reader(request)
     h = queries.get_house(user, pk)
     form = CheckInForm(request.POST)
-    person_form = PersonForm(request.POST, prefix="p")
+    person_form = PersonForm(request.POST, prefix="p", use_required_attribute=False)
     if form.is_valid():
         id_number = form.cleaned_data["id_number"].strip()
         person = None
@@ -288,6 +292,23 @@ def residence_photo(request, pk: int):
     return FileResponse(r.contract_photo.open("rb"))
 
 
+SEARCH_LIMIT = 50
+SEARCH_KINDS = {
+    "id_number": gettext_lazy("by ID number"),
+    "phone": gettext_lazy("by phone"),
+    "plate": gettext_lazy("by plate"),
+    "name": gettext_lazy("by name"),
+    "address": gettext_lazy("by address"),
+}
+
+KIND_LABELS = {
+    "person": gettext_lazy("People"),
+    "house": gettext_lazy("Houses"),
+    "residence": gettext_lazy("Residences"),
+    "organization": gettext_lazy("Organizations"),
+    "vehicle": gettext_lazy("Vehicles"),
+}
+
 RECORD_GETTERS = {
     "person": queries.get_person,
     "house": queries.get_house,
@@ -333,7 +354,12 @@ def queue(request):
     """Records waiting: QR declarations to take up (collectors) and records to verify (verifiers)."""
     user = _reader(request)
     waiting = queries.queue(user)
-    return render(request, "registry/queue.html", {"waiting": waiting, "reject_form": ReasonForm()})
+    sections = [(KIND_LABELS[kind], kind, records) for kind, records in waiting["to_verify"].items()]
+    return render(
+        request,
+        "registry/queue.html",
+        {"declarations": waiting["declarations"], "sections": sections, "limit": queries.QUEUE_LIMIT},
+    )
 
 
 @login_required
@@ -376,7 +402,7 @@ def building(request, pk: int):
                 messages.success(request, _("Responsible worker saved."))
                 return redirect("registry_building", pk=b.pk)
         status = 422
-    houses = queries.houses(user).filter(building=b).order_by("address__unit", "address__floor", "address__room")
+    houses = sorted(queries.houses(user).filter(building=b), key=lambda h: room_order(h.address))
     form.initial["worker"] = b.responsible_id
     return render(
         request,

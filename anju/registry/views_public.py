@@ -15,7 +15,7 @@ from anju.core.errors import ActionError, InvalidField
 from anju.registry import qr, queries
 from anju.registry.actions import declarations
 from anju.registry.forms_public import DeclarationForm
-from anju.registry.models import RENTAL_REGISTRATION_DAYS, Building, Residence
+from anju.registry.models import RENTAL_REGISTRATION_DAYS, Building, Residence, room_order
 
 # Every submission counts, valid or not, so the form cannot be used to try out ID numbers in bulk.
 # One phone on a shared Wi-Fi may declare a family; a whole building's tenants may use one code.
@@ -161,11 +161,12 @@ def building_qr(request, pk: str, fmt: str):
 def building_qr_sheet(request, pk: int):
     """An A4 sheet to print: one card per house of the building and one for the building itself."""
     building = queries.get_building(request.user, pk)
-    houses = queries.houses(request.user).filter(building=building).order_by("address__key")
+    houses = sorted(queries.houses(request.user).filter(building=building), key=lambda h: room_order(h.address))
     cards = [
         {
             "room": declarations.room_label(house),
             "address": house.address.label,
+            "url": qr.declaration_url(house, request),
             "svg": mark_safe(qr.svg_inline(qr.declaration_url(house, request))),  # segno's own markup
         }
         for house in houses
@@ -176,6 +177,7 @@ def building_qr_sheet(request, pk: int):
         {
             "building": building,
             "building_svg": mark_safe(qr.svg_inline(qr.declaration_url(building, request))),
+            "building_url": qr.declaration_url(building, request),
             "cards": cards,
             "days": RENTAL_REGISTRATION_DAYS,
         },

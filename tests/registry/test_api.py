@@ -223,3 +223,9 @@ def test_building_facts(household, officer, worker):
     assert _post(client, auth, "/api/v1/buildings", {**body, "floors": 500}).json()["field"] == "floors"
     worker_client, worker_auth = token_client(worker)
     assert _post(worker_client, worker_auth, "/api/v1/buildings", body).status_code == 403
+
+
+def test_named_routes_are_not_taken_for_ids(household, worker):
+    client, auth = token_client(worker)
+    assert client.get("/api/v1/residences/overdue", **auth).status_code == 200
+    assert _post(client, auth, "/api/v1/addresses/parse", {"text": "延安三路123号"}).status_code == 200

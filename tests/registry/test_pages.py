@@ -790,9 +790,10 @@ def test_vehicle_added_from_the_person_page(household, worker):
     owner = household["owner"]
     client = login(worker)
     url = reverse("registry_person_vehicle", args=[owner.pk])
-    r = client.post(url, {"plate": "鲁BI2345"}, follow=True)
+    r = client.post(url, {"vehicle-plate": "鲁BI2345"}, follow=True)
     assert not owner.vehicles.exists() and flashed(r)
-    r = client.post(url, {"plate": "鲁B 12345", "kind": "", "brand": "大众", "color": "白"}, follow=True)
+    form = {"vehicle-plate": "鲁B 12345", "vehicle-kind": "", "vehicle-brand": "大众", "vehicle-color": "白"}
+    r = client.post(url, form, follow=True)
     vehicle = owner.vehicles.get()
     assert (vehicle.plate, vehicle.kind, vehicle.status) == ("鲁B12345", "car", Status.PENDING)
     assert "鲁B12345" in html(r)

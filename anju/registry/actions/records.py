@@ -285,12 +285,7 @@ def set_responsible(actor, building: Building, worker) -> Building:
     old = building.responsible
     building.responsible = worker
     building.save(update_fields=["responsible", "updated_at"])
-    log(
-        actor,
-        building,
-        "set_responsible",
-        {"responsible": (getattr(old, "username", None), getattr(worker, "username", None))},
-    )
+    log(actor, building, "set_responsible", {"responsible": (old and str(old), worker and str(worker))})
     if worker is not None:
         notify(worker, _("You now answer for %(b)s") % {"b": building}, link=building.get_absolute_url())
     return building
@@ -465,6 +460,8 @@ def confirm_declaration(actor, residence: Residence) -> Residence:
     require(actor, Perm.REGISTRY_COLLECT, residence.path)
     if residence.channel != Channel.SELF or residence.collected_by_id:
         raise Conflict(_("This declaration has been taken up already."))
+    if residence.end is not None:
+        raise Conflict(_("This tenant has moved out; the declaration is closed."))
     now = timezone.now()
     for record in (residence.person, residence):
         if record.channel == Channel.SELF and not record.collected_by_id:
