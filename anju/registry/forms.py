@@ -34,7 +34,7 @@ class SearchForm(forms.Form):
 
 
 class PersonForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=64)
+    name = forms.CharField(label=_("Full name"), max_length=64)
     kind = forms.ChoiceField(label=_("Kind"), choices=PersonKind.choices)
     id_number = forms.CharField(label=_("ID number"), max_length=24, required=False)
     passport_number = forms.CharField(label=_("Passport number"), max_length=20, required=False)
@@ -63,7 +63,7 @@ class PersonForm(forms.Form):
 class PersonChangeForm(forms.Form):
     """Phone and permit number are not shown (they are masked): a value typed in replaces them."""
 
-    name = forms.CharField(label=_("Name"), max_length=64)
+    name = forms.CharField(label=_("Full name"), max_length=64)
     phone = forms.CharField(
         label=_("Phone"), max_length=20, required=False, help_text=_("Leave empty to keep the recorded number.")
     )

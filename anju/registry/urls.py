@@ -16,6 +16,7 @@ urlpatterns = [
     path("registry/residences/<int:pk>/", views.residence, name="registry_residence"),
     path("registry/residences/<int:pk>/check-out/", views.residence_check_out, name="registry_check_out"),
     path("registry/residences/<int:pk>/contract/", views.residence_photo, name="registry_contract_photo"),
+    path("registry/buildings/", views.buildings, name="registry_buildings"),
     path("registry/buildings/<int:pk>/", views.building, name="registry_building"),
     path("registry/organizations/", views.organizations, name="registry_organizations"),
     path("registry/organizations/new/", views.organization_new, name="registry_organization_new"),

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -505,3 +506,16 @@ def person_vehicle(request, pk: int):
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("registry_person", pk=p.pk)
+
+
+@login_required
+def buildings(request):
+    """Buildings in scope (of one grid with `?grid=CODE`), with their houses, residents and responsible worker."""
+    user = _reader(request)
+    qs = queries.buildings(user)
+    grid = geo_queries.get_grid(user, request.GET["grid"]) if request.GET.get("grid") else None
+    if grid is not None:
+        qs = qs.filter(path__startswith=grid.path)
+    qs = qs.select_related("grid").annotate(house_count=Count("houses")).order_by("address__key")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "registry/buildings.html", {"page": page, "grid": grid})

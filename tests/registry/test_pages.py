@@ -797,3 +797,15 @@ def test_vehicle_added_from_the_person_page(household, worker):
     vehicle = owner.vehicles.get()
     assert (vehicle.plate, vehicle.kind, vehicle.status) == ("鲁B12345", "car", Status.PENDING)
     assert "鲁B12345" in html(r)
+
+
+def test_buildings_list_in_scope(household, other_house, worker, make_user):
+    client = login(worker)
+    r = client.get(reverse("registry_buildings"))
+    page = html(r)
+    assert household["house"].building.address.label in page
+    assert other_house.building.address.label not in page
+    r = client.get(reverse("registry_buildings"), {"grid": OWN_GRID})
+    assert household["house"].building.address.label in html(r)
+    assert client.get(reverse("registry_buildings"), {"grid": OTHER_GRID}).status_code == 404
+    assert login(make_user("volunteer", OWN_GRID)).get(reverse("registry_buildings")).status_code == 404
