@@ -96,6 +96,20 @@ def clean_person(data: dict, *, partial: bool = False) -> dict:
         out["name"] = clean_name(data.get("name"))
     if "kind" in data or not partial:
         out["kind"] = clean_choice(data.get("kind") or PersonKind.REGISTERED, "kind", PersonKind)
+    # The simple fields first: an importer leaves out a faulty cell and checks the row again, and
+    # a missing identity must not hide a bad phone.
+    if "phone" in data or not partial:
+        out["phone"] = clean_phone(data.get("phone"))
+    for field, limit in (("ethnicity", 20), ("hukou_place", 120), ("residence_permit", 30)):
+        if field in data:
+            value = _text(data.get(field))
+            if len(value) > limit:
+                raise InvalidField(field, _("At most %(n)d characters.") % {"n": limit})
+            out[field] = value
+    if "residence_permit_until" in data:
+        out["residence_permit_until"] = clean_date(
+            data.get("residence_permit_until"), "residence_permit_until", required=False
+        )
     kind = out.get("kind")
     id_text = _text(data.get("id_number"))
     if id_text:
@@ -122,18 +136,6 @@ def clean_person(data: dict, *, partial: bool = False) -> dict:
             out["sex"] = clean_choice(data.get("sex"), "sex", Sex)
         if "birth_date" in data or not partial:
             out["birth_date"] = clean_date(data.get("birth_date"), "birth_date", not_future=True)
-    if "phone" in data or not partial:
-        out["phone"] = clean_phone(data.get("phone"))
-    for field, limit in (("ethnicity", 20), ("hukou_place", 120), ("residence_permit", 30)):
-        if field in data:
-            value = _text(data.get(field))
-            if len(value) > limit:
-                raise InvalidField(field, _("At most %(n)d characters.") % {"n": limit})
-            out[field] = value
-    if "residence_permit_until" in data:
-        out["residence_permit_until"] = clean_date(
-            data.get("residence_permit_until"), "residence_permit_until", required=False
-        )
     return out
 
 

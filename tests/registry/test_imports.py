@@ -368,3 +368,13 @@ def test_import_template_has_the_chinese_headers(district, officer):
 def test_import_pages_permissions(district, make_user):
     assert login(make_user("grid_worker", OWN_GRID)).get("/registry/import/").status_code == 403
     assert login(make_user("volunteer", OWN_GRID)).get("/registry/import/").status_code == 404
+
+
+def test_every_faulty_cell_of_a_row_is_listed(houses, officer):
+    rows = people_rows(2)
+    bad_id = rows[1][1][:17] + ("0" if rows[1][1][-1] != "0" else "1")
+    rows[1][1], rows[1][3], rows[1][2] = bad_id, "1381234", "火星人"
+    result = import_file(officer, "people", "people.csv", csv_bytes(rows))
+    assert not result.accepted
+    assert sorted((e["row"], e["field"]) for e in result.errors) == [(2, "id_number"), (2, "kind"), (2, "phone")]
+    assert Person.objects.count() == 0

@@ -358,13 +358,27 @@ class _Import:
         }[self.kind]()
 
     def rows_checked(self, clean) -> list[tuple[int, object]]:
-        """(row, cleaned) for the rows `clean` accepts; the others' faults are recorded."""
+        """(row, cleaned) for the rows `clean` accepts; the others' faults are recorded, every faulty
+        cell of a row: a faulty cell is left out and the row checked again, until a fault repeats or
+        none is left, so that a clerk fixes a row in one go."""
         out = []
         for number, data in self.rows:
-            try:
-                out.append((number, clean(data)))
-            except InvalidField as exc:
-                self.errors.append(fault(number, exc.field, str(exc)))
+            row, faults = dict(data), []
+            while True:
+                try:
+                    cleaned = clean(row)
+                except InvalidField as exc:
+                    if any(f["field"] == exc.field for f in faults):
+                        break
+                    faults.append(fault(number, exc.field, str(exc)))
+                    if exc.field not in row:
+                        break
+                    del row[exc.field]
+                    continue
+                if not faults:
+                    out.append((number, cleaned))
+                break
+            self.errors.extend(faults)
         return out
 
     def once(self, seen: dict, key, number: int, field_name: str) -> bool:
