@@ -584,7 +584,7 @@ class _GridState:
             house=house,
             relation=relation,
             start=start,
-            registration_due=Residence.due_for(relation, start),
+            registration_due=Residence.due_for(relation, start, foreign=person.kind == PersonKind.FOREIGN),
             grid=self.grid,
             path=self.path,
         )

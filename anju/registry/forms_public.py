@@ -24,7 +24,13 @@ class DeclarationForm(forms.Form):
 
     room = forms.CharField(label=_("Room"), max_length=40, required=False)
     name = forms.CharField(label=_("Full name"), max_length=64)
-    id_number = forms.CharField(label=_("ID number"), max_length=24)
+    id_number = forms.CharField(label=_("ID number"), max_length=24, required=False)
+    passport_number = forms.CharField(label=_("Passport number"), max_length=20, required=False)
+    nationality = forms.CharField(label=_("Nationality (ISO code, e.g. KOR)"), max_length=3, required=False)
+    sex = forms.ChoiceField(
+        label=_("Sex"), choices=[("", "—"), ("male", _("Male")), ("female", _("Female"))], required=False
+    )
+    birth_date = forms.CharField(label=_("Birth date"), max_length=10, required=False)
     phone = forms.CharField(label=_("Mobile phone"), max_length=20)
     start = forms.CharField(label=_("Moved in on"), max_length=10)
     contract_photo = forms.FileField(label=_("Rental contract photo (optional)"), required=False)
@@ -48,11 +54,26 @@ class DeclarationForm(forms.Form):
         return _checked("name", cleaning.clean_name, self.cleaned_data["name"])
 
     def clean_id_number(self):
+        value = self.cleaned_data["id_number"]
+        if not value:
+            return ""
         return _checked(
-            "id_number",
-            lambda v: cleaning.clean_person({"id_number": v}, partial=True)["id_number"],
-            self.cleaned_data["id_number"],
+            "id_number", lambda v: cleaning.clean_person({"id_number": v}, partial=True)["id_number"], value
         )
+
+    def clean(self):
+        """A citizen ID number, or for a foreign national a passport number with the nationality."""
+        data = super().clean()
+        if self.errors.get("id_number") or data.get("id_number"):
+            return data
+        if not data.get("passport_number"):
+            self.add_error("id_number", _("Give your ID number (foreign nationals: the passport number below)."))
+            return data
+        try:
+            cleaning.clean_person({"name": data.get("name") or "", "kind": "foreign", **declarations.identity_of(data)})
+        except InvalidField as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, str(exc))
+        return data
 
     def clean_phone(self):
         return _checked("phone", lambda v: cleaning.clean_phone(v, required=True), self.cleaned_data["phone"])
@@ -65,7 +86,8 @@ class DeclarationForm(forms.Form):
 
     def declaration(self) -> dict:
         """What `declare` takes, from the cleaned form (the room as the tenant gave it)."""
-        data = {key: self.cleaned_data[key] for key in ("name", "id_number", "phone", "start")}
+        data = {key: self.cleaned_data[key] for key in ("name", "phone", "start")}
+        data.update(declarations.identity_of(self.cleaned_data))
         if self.building is not None:
             data["room"] = self.data.get("room", "")
         return data

@@ -23,6 +23,8 @@ from anju.core.scope import ScopedQuerySet
 
 # Hotel-style rental: a tenant must be registered within this many days of moving in.
 RENTAL_REGISTRATION_DAYS = 3
+# A foreign national staying outside a hotel is registered within 24 hours of arriving.
+FOREIGN_REGISTRATION_DAYS = 1
 
 
 def new_qr_token() -> str:
@@ -317,8 +319,12 @@ class Residence(Collected):
     EDITABLE = ("relation", "start", "reason")
 
     @staticmethod
-    def due_for(relation: str, start):
-        """The registration deadline of a residence: tenants only (hotel-style rental)."""
+    def due_for(relation: str, start, foreign: bool = False):
+        """The registration deadline of a residence: a foreign national's stay is registered within
+        24 hours (Exit and Entry Administration Law, art. 39), so by the next day; a tenant's within
+        RENTAL_REGISTRATION_DAYS (hotel-style rental); others have none."""
+        if foreign:
+            return start + timedelta(days=FOREIGN_REGISTRATION_DAYS)
         return start + timedelta(days=RENTAL_REGISTRATION_DAYS) if relation == Relation.TENANT else None
 
 

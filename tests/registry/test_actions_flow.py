@@ -48,3 +48,23 @@ def test_smoke(district, make_user):
     assert p.name == "张三" and p.status == "verified"
     actions.check_out(w, r, end="2026-11-20")
     assert h.building.address.label
+
+
+def test_a_foreign_national_is_due_within_a_day_whatever_the_relation(district, make_user):
+    officer = make_user("officer", OWN_GRID[:12])
+    g = Grid.objects.get(code=OWN_GRID)
+    h = actions.collect_house(
+        officer,
+        {
+            "community": OWN_GRID[:12],
+            "road": "台东一路",
+            "door_number": "8",
+            "room": "301",
+            "lng": 120.305,
+            "lat": 36.055,
+        },
+    )
+    data = {"name": "Tanaka Yui", "kind": "foreign", "passport_number": "TK1234567", "nationality": "JPN"}
+    p = actions.collect_person(officer, {**data, "sex": "female", "birth_date": "1992-02-03"}, place=g.path, grid=g)
+    r = actions.check_in(officer, h, p, start="2026-11-01", relation="family")
+    assert r.registration_due.isoformat() == "2026-11-02"

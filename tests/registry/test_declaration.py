@@ -363,3 +363,27 @@ def test_the_sheet_lists_every_house_of_the_building(house, worker):
     assert body.count('class="qr-card qr-house"') == 3
     assert body.count("<svg") == 4  # three houses and the building
     assert "@page" in body and "size: A4" in body
+
+
+def test_a_foreign_tenant_declares_with_a_passport_and_is_due_next_day(house):
+    client = Client()
+    start = timezone.localdate() - timedelta(days=1)
+    passport = {"name": "Kim Minsu", "id_number": "", "passport_number": "M1234 5678", "nationality": "kor"}
+    r = post(client, house.qr_token, form_data(**passport, start=start.isoformat()))
+    assert r.status_code == 200 and not Residence.objects.exists()  # sex and birth date are missing
+    assert "sex" in r.context["form"].errors or "birth_date" in r.context["form"].errors
+    full = {**passport, "sex": "male", "birth_date": "1990-05-06", "start": start.isoformat()}
+    r = post(client, house.qr_token, form_data(**full))
+    assert r.status_code == 302, r.context["form"].errors if r.context else r
+    person = Person.objects.get()
+    assert (person.kind, person.passport_number, person.nationality, person.id_number) == (
+        "foreign",
+        "M12345678",
+        "KOR",
+        None,
+    )
+    residence = Residence.objects.get()
+    assert residence.registration_due == start + timedelta(days=1)
+    # Neither an ID number nor a passport: the ID field says what is missing.
+    r = post(client, house.qr_token, form_data(id_number="", start=start.isoformat()), ip="10.0.0.2")
+    assert r.status_code == 200 and "id_number" in r.context["form"].errors

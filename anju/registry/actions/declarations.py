@@ -131,9 +131,22 @@ def clean_photo(upload):
     return upload
 
 
+def identity_of(data: dict) -> dict:
+    """The identity fields of a declaration: the ID number, else the passport number and nationality."""
+    if data.get("id_number"):
+        return {"id_number": data["id_number"]}
+    # A passport number says nothing of its holder: sex and birth date are declared too.
+    return {key: data.get(key) or "" for key in ("passport_number", "nationality", "sex", "birth_date")}
+
+
 def _person_for(fields: dict, house: House) -> tuple[Person, bool, list[str]]:
     """(person, new, what the declaration says differently): the registered person, else a new pending one."""
-    person = Person.objects.filter(id_number=fields["id_number"]).first()
+    if fields.get("id_number"):
+        person = Person.objects.filter(id_number=fields["id_number"]).first()
+    else:
+        person = Person.objects.filter(
+            passport_number=fields["passport_number"], nationality=fields["nationality"]
+        ).first()
     if person is None:
         person = records.collect_person(None, fields, place=house.path, grid=house.grid, channel=Channel.SELF)
         return person, True, []
@@ -178,14 +191,15 @@ def declare(token: str, data: dict, contract_photo=None) -> Residence:
     """
     place = target(token)
     house = find_room(place, data.get("room")) if isinstance(place, Building) else place
-    fields = cleaning.clean_person(
-        {
-            "name": data.get("name"),
-            "id_number": data.get("id_number"),
-            "phone": cleaning.clean_phone(data.get("phone"), required=True),
-            "kind": PersonKind.FLOATING,
-        }
-    )
+    identity = identity_of(data)
+    foreign = "id_number" not in identity
+    person_data = {
+        "name": data.get("name"),
+        "phone": cleaning.clean_phone(data.get("phone"), required=True),
+        "kind": PersonKind.FOREIGN if foreign else PersonKind.FLOATING,
+        **identity,
+    }
+    fields = cleaning.clean_person(person_data)
     start = clean_start(data.get("start"))
     photo = clean_photo(contract_photo)
     person, new, differs = _person_for(fields, house)

@@ -53,6 +53,7 @@ from anju.registry.models import (
     HouseUse,
     Organization,
     Person,
+    PersonKind,
     Relation,
     Residence,
     Revision,
@@ -570,7 +571,9 @@ class _Import:
         if residence is not None:
             fields = {"relation": move["relation"], **_given(move, ("reason", "end"))}
             if move["relation"] != residence.relation:
-                fields["registration_due"] = Residence.due_for(move["relation"], residence.start)
+                fields["registration_due"] = Residence.due_for(
+                    move["relation"], residence.start, foreign=person.kind == PersonKind.FOREIGN
+                )
             return UPDATED if self.change(residence, fields, propose=False) else UNCHANGED
         if move["end"] is None:
             since = self.open_since.get((person_key, house.pk))
@@ -582,7 +585,9 @@ class _Import:
         residence = Residence(
             person=person,
             house=house,
-            registration_due=Residence.due_for(move["relation"], move["start"]),
+            registration_due=Residence.due_for(
+                move["relation"], move["start"], foreign=person.kind == PersonKind.FOREIGN
+            ),
             path=house.path,
             grid=house.grid,
             **move,

@@ -509,7 +509,7 @@ def check_in(
         relation=relation,
         start=start,
         reason=str(reason or "").strip()[:120],
-        registration_due=Residence.due_for(relation, start),
+        registration_due=Residence.due_for(relation, start, foreign=person.kind == PersonKind.FOREIGN),
         path=house.path,
         grid=house.grid,
     )
