@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 
+from anju.core import actions as core_actions
 from anju.core.models import AuditEvent, User
 from anju.core.validators import parse_id_number, validate_phone, validate_plate, validate_uscc
 from anju.demo import residents
@@ -163,6 +164,6 @@ def test_bulk_load_checks_the_actor(district, make_user):
     with pytest.raises(PermissionDenied):
         bulk.load_registry(make_user("grid_worker", OWN_GRID), batch)
     with pytest.raises(PermissionDenied):
-        bulk.open_field_accounts(make_user("system_admin", "370203"), [])
+        core_actions.open_field_accounts(make_user("system_admin", "370203"), [])
     assert bulk.load_registry(make_user("street_admin", "370203005"), batch)["addresses"] == 1
     assert Revision.objects.count() == 0 and AuditEvent.objects.filter(action="registry.bulk_load").count() == 1

@@ -2,6 +2,8 @@
 appends its audit row. `actor=None` is the operator at the command line (demo, imports)."""
 
 import secrets
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -132,3 +134,69 @@ def revoke_token(actor, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record("token.revoke", user=actor, username="cli", obj=token, detail={"prefix": token.prefix})
+
+
+@dataclass(frozen=True)
+class FieldAccount:
+    """An account to open for a field worker, with the one role it holds on a grid or division."""
+
+    username: str
+    full_name: str
+    phone: str
+    role: str
+    node_code: str
+
+
+FIELD_ROLES = (Role.GRID_WORKER, Role.AUXILIARY, Role.OFFICER)
+
+
+@transaction.atomic
+def open_field_accounts(actor, accounts: list[FieldAccount]) -> list[User]:
+    """Open the accounts of migrated or generated field staff, each with its role, without passwords.
+
+    Command line only (actor None): opening accounts and granting roles belong to two different
+    administrators (三员分立), so no signed-in user may do both at once. The accounts get unusable
+    passwords: the security administrator sets one when the person starts work. Audited like single
+    openings: one "user.create" and one "role.assign" row per account.
+    """
+    if actor is not None:
+        raise PermissionDenied
+    nodes = {}
+    for account in accounts:
+        if account.role not in FIELD_ROLES:
+            raise ActionError(_("Unknown role: %(r)s") % {"r": account.role})
+        node = nodes.get(account.node_code) or scope.node_lookup(account.node_code)
+        if node is None:
+            raise ActionError(_("No division or grid has the code %(c)s.") % {"c": account.node_code})
+        nodes[account.node_code] = node
+    taken = Counter(a.username.lower() for a in accounts)
+    taken.update(
+        name.lower()
+        for name in User.objects.filter(username__in=[a.username for a in accounts]).values_list("username", flat=True)
+    )
+    duplicates = sorted(name for name, n in taken.items() if n > 1)
+    if duplicates:
+        raise ActionError(_("The username %(u)s is taken.") % {"u": duplicates[0]})
+    users = []
+    for account in accounts:
+        user = User(username=account.username, full_name=account.full_name, phone=account.phone)
+        user.set_unusable_password()
+        users.append(user)
+    User.objects.bulk_create(users, batch_size=2000)
+    Assignment.objects.bulk_create(
+        (
+            Assignment(
+                user=user,
+                role=account.role,
+                node_code=account.node_code,
+                node_name=nodes[account.node_code].name,
+                path=nodes[account.node_code].path,
+            )
+            for user, account in zip(users, accounts, strict=True)
+        ),
+        batch_size=2000,
+    )
+    for user, account in zip(users, accounts, strict=True):
+        audit.record("user.create", username="cli", obj=user, detail={"full_name": account.full_name, "bulk": True})
+        audit.record("role.assign", username="cli", obj=user, detail={"role": account.role, "node": account.node_code})
+    return users

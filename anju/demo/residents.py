@@ -7,7 +7,7 @@ the whole district. Every number is valid: ID numbers from real county codes in 
 with the right check character, 鲁B plates, credit codes with both check characters.
 
 The records are built here and stored through `registry.actions.bulk.load_registry`, one batch of some
-ten thousand people at a time; the grid workers' accounts through `open_field_accounts`.
+ten thousand people at a time; the grid workers' accounts through `core.actions.open_field_accounts`.
 Deterministic for a seed, except the QR tokens, which are secrets and stay random.
 """
 
@@ -22,6 +22,7 @@ import shapely
 from django.utils import timezone
 from faker import Faker
 
+from anju.core import actions as core_actions
 from anju.core.roles import Role
 from anju.core.validators import (
     PLATE_LETTERS,
@@ -658,7 +659,7 @@ def grid_workers(grids: list[Grid], demo_grid: str, demo_worker) -> tuple[dict, 
         m.grid.code: m for m in TeamMember.objects.filter(grid__in=grids, post=Post.MANAGER).select_related("grid")
     }
     missing = [
-        bulk.FieldAccount(
+        core_actions.FieldAccount(
             username=usernames[g.code],
             full_name=getattr(managers.get(g.code), "name", ""),
             phone=getattr(managers.get(g.code), "phone", ""),
@@ -668,7 +669,7 @@ def grid_workers(grids: list[Grid], demo_grid: str, demo_worker) -> tuple[dict, 
         for g in grids
         if g.code in usernames and usernames[g.code] not in existing
     ]
-    for user in bulk.open_field_accounts(None, missing):
+    for user in core_actions.open_field_accounts(None, missing):
         existing[user.username] = user
     workers = {code: existing[name] for code, name in usernames.items()}
     if demo_worker is not None:

@@ -1,4 +1,4 @@
-"""Bulk loading of generated or migrated registry data, and of the field accounts that come with it.
+"""Bulk loading of generated or migrated registry data.
 
 The per-record actions (records.py) take one record at a time, which is right for clerks and far too
 slow for a migration of a million people. `load_registry` takes a `Batch` of unsaved records already
@@ -6,18 +6,15 @@ built and cleaned by the caller (paths and grids set, links between them as Pyth
 with `bulk_create` in one transaction, files one `Revision` per record and one audit row for the batch.
 """
 
-from collections import Counter
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from anju.core import audit, scope
+from anju.core import audit
 from anju.core.errors import ActionError
-from anju.core.models import Assignment, User
-from anju.core.roles import Perm, Role
+from anju.core.roles import Perm
 from anju.geo.models import Grid
 from anju.registry.actions.records import require
 from anju.registry.models import (
@@ -177,69 +174,3 @@ def insert(model, records: list) -> None:
             for record, (pk,) in zip(records[start : start + per_statement], cursor.fetchall(), strict=True):
                 record.pk = pk
                 record._state.adding, record._state.db = False, connection.alias
-
-
-@dataclass(frozen=True)
-class FieldAccount:
-    """An account to open for a field worker, with the one role it holds on a grid or division."""
-
-    username: str
-    full_name: str
-    phone: str
-    role: str
-    node_code: str
-
-
-FIELD_ROLES = (Role.GRID_WORKER, Role.AUXILIARY, Role.OFFICER)
-
-
-@transaction.atomic
-def open_field_accounts(actor, accounts: list[FieldAccount]) -> list[User]:
-    """Open the accounts of migrated or generated field staff, each with its role, without passwords.
-
-    Command line only (actor None): opening accounts and granting roles belong to two different
-    administrators (三员分立), so no signed-in user may do both at once. The accounts get unusable
-    passwords: the security administrator sets one when the person starts work. Audited like single
-    openings: one "user.create" and one "role.assign" row per account.
-    """
-    if actor is not None:
-        raise PermissionDenied
-    nodes = {}
-    for account in accounts:
-        if account.role not in FIELD_ROLES:
-            raise ActionError(_("Unknown role: %(r)s") % {"r": account.role})
-        node = nodes.get(account.node_code) or scope.node_lookup(account.node_code)
-        if node is None:
-            raise ActionError(_("No division or grid has the code %(c)s.") % {"c": account.node_code})
-        nodes[account.node_code] = node
-    taken = Counter(a.username.lower() for a in accounts)
-    taken.update(
-        name.lower()
-        for name in User.objects.filter(username__in=[a.username for a in accounts]).values_list("username", flat=True)
-    )
-    duplicates = sorted(name for name, n in taken.items() if n > 1)
-    if duplicates:
-        raise ActionError(_("The username %(u)s is taken.") % {"u": duplicates[0]})
-    users = []
-    for account in accounts:
-        user = User(username=account.username, full_name=account.full_name, phone=account.phone)
-        user.set_unusable_password()
-        users.append(user)
-    User.objects.bulk_create(users, batch_size=INSERT_ROWS)
-    Assignment.objects.bulk_create(
-        (
-            Assignment(
-                user=user,
-                role=account.role,
-                node_code=account.node_code,
-                node_name=nodes[account.node_code].name,
-                path=nodes[account.node_code].path,
-            )
-            for user, account in zip(users, accounts, strict=True)
-        ),
-        batch_size=INSERT_ROWS,
-    )
-    for user, account in zip(users, accounts, strict=True):
-        audit.record("user.create", username="cli", obj=user, detail={"full_name": account.full_name, "bulk": True})
-        audit.record("role.assign", username="cli", obj=user, detail={"role": account.role, "node": account.node_code})
-    return users
