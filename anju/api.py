@@ -76,3 +76,8 @@ api.add_router("", geo_router)
 api.add_router("", registry_router)
 api.add_router("", registry_files_router)
 api.add_router("", registry_reports_router)
+from anju.cases.api import router as cases_router  # noqa: E402
+from anju.cases.api_indicators import router as cases_indicators_router  # noqa: E402
+
+api.add_router("", cases_router)
+api.add_router("", cases_indicators_router)

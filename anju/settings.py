@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "anju.core",
     "anju.geo",
     "anju.registry",
+    "anju.cases",
     "anju.demo",
 ]
 
@@ -141,6 +142,9 @@ STORAGES = {
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Office hours (local time) that time limits count in: "HH:MM-HH:MM" spans separated by commas.
+ANJU_WORKING_HOURS = os.environ.get("ANJU_WORKING_HOURS", "09:00-12:00,13:30-17:30")
 
 # Addresses of reverse proxies whose X-Real-IP header names the client (docs/operations.md).
 ANJU_TRUSTED_PROXIES = [p for p in os.environ.get("ANJU_TRUSTED_PROXIES", "").split(",") if p]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("anju.core.urls")),
     path("", include("anju.geo.urls")),
     path("", include("anju.registry.urls")),
+    path("", include("anju.cases.urls")),
 ]

@@ -149,3 +149,18 @@ class PeriodicRun(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CalendarDay(models.Model):
+    """An exception to the working week: a public holiday on a weekday, or a weekend day worked in
+    exchange (调休). Every other Monday to Friday is a working day."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    working = models.BooleanField(_("working day"), default=False)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"

@@ -45,23 +45,32 @@ class Perm:
     REGISTRY_VERIFY = "registry.verify"  # verify or reject collected records
     REGISTRY_UNMASK = "registry.unmask"  # see a person's full ID number and phone, with a reason
     REGISTRY_MANAGE = "registry.manage"  # standard addresses, buildings, 包保, imports, exports
+    CASES_VIEW = "cases.view"  # cases in scope, reporters masked
+    CASES_REPORT = "cases.report"  # report a case (field, hotline)
+    CASES_DISPATCH = "cases.dispatch"  # accept, register, dispatch, close... at the level the role is held on
+    CASES_CHECK = "cases.check"  # check on the spot that a case was handled
+    CASES_MANAGE = "cases.manage"  # categories, routing rules, units, the calendar, Open311 clients
 
 
-_WORKING = {Perm.GEO_VIEW}
+# Handling a dispatched case is open to the members of its unit, whatever their role.
+_WORKING = {Perm.GEO_VIEW, Perm.CASES_VIEW, Perm.CASES_REPORT}
 # Department staff and volunteers work on cases and patrols, not on the population registry.
 _REGISTRY = {Perm.REGISTRY_VIEW}
 _FIELD = _REGISTRY | {Perm.REGISTRY_COLLECT, Perm.REGISTRY_UNMASK}
 _POLICE = _FIELD | {Perm.REGISTRY_VERIFY, Perm.REGISTRY_MANAGE}
+_ADMIN = _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE, Perm.CASES_DISPATCH, Perm.CASES_MANAGE}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.DISTRICT_ADMIN: frozenset(_WORKING | _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE}),
-    Role.STREET_ADMIN: frozenset(_WORKING | _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE}),
-    Role.STATION_CHIEF: frozenset(_WORKING | _POLICE),
-    Role.OFFICER: frozenset(_WORKING | _POLICE),
-    Role.AUXILIARY: frozenset(_WORKING | _FIELD),
-    Role.GRID_WORKER: frozenset(_WORKING | _FIELD),
-    Role.GRID_HEAD: frozenset(_WORKING | _REGISTRY),
+    Role.DISTRICT_ADMIN: frozenset(_WORKING | _ADMIN),
+    Role.STREET_ADMIN: frozenset(_WORKING | _ADMIN),
+    Role.STATION_CHIEF: frozenset(_WORKING | _POLICE | {Perm.CASES_CHECK}),
+    Role.OFFICER: frozenset(_WORKING | _POLICE | {Perm.CASES_CHECK}),
+    Role.AUXILIARY: frozenset(_WORKING | _FIELD | {Perm.CASES_CHECK}),
+    Role.GRID_WORKER: frozenset(_WORKING | _FIELD | {Perm.CASES_CHECK}),
+    # The grid head (often the community's secretary) runs the community's case desk.
+    Role.GRID_HEAD: frozenset(_WORKING | _REGISTRY | {Perm.CASES_DISPATCH, Perm.CASES_CHECK}),
     Role.MEDIATOR: frozenset(_WORKING | _REGISTRY),
-    Role.DISPATCHER: frozenset(_WORKING | _REGISTRY),
+    # The hotline and command centre: takes calls and dispatches cases.
+    Role.DISPATCHER: frozenset(_WORKING | _REGISTRY | {Perm.CASES_DISPATCH}),
     Role.DEPARTMENT_STAFF: frozenset(_WORKING),
     Role.VOLUNTEER: frozenset(_WORKING),
     Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.errors import InvalidField
+from anju.core.uploads import clean_photo
 from anju.registry import cleaning
 from anju.registry.actions import declarations
 
@@ -82,7 +83,7 @@ class DeclarationForm(forms.Form):
         return _checked("start", declarations.clean_start, self.cleaned_data["start"])
 
     def clean_contract_photo(self):
-        return _checked("contract_photo", declarations.clean_photo, self.cleaned_data["contract_photo"])
+        return _checked("contract_photo", clean_photo, self.cleaned_data["contract_photo"])
 
     def declaration(self) -> dict:
         """What `declare` takes, from the cleaned form (the room as the tenant gave it)."""

@@ -200,10 +200,12 @@ def search_vehicles(user, plate: str) -> list[Vehicle]:
     return list(vehicles(user).filter(plate=re.sub(r"\s+", "", plate).upper())[:20])
 
 
-def match_addresses(user, text: str, limit: int = 10, parsed=None) -> list[tuple[Address, float]]:
-    """Standard addresses in scope that the free text may mean, best first, with their scores."""
+def match_addresses(user, text: str, limit: int = 10, parsed=None, base=None) -> list[tuple[Address, float]]:
+    """Standard addresses in scope that the free text may mean, best first, with their scores.
+
+    `base` replaces the user's scope, for places that are not personal data (where a problem was seen)."""
     parsed = parsed or address_parser.parse(text)
-    base = addresses(user)
+    base = addresses(user) if base is None else base
     road, estate = parsed.road, parsed.estate
     if not (road or estate):
         return []

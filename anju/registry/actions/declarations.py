@@ -6,7 +6,6 @@ everything it makes waits for the responsible grid worker to take it up (`record
 """
 
 import re
-import secrets
 import unicodedata
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from anju.core.errors import Conflict, InvalidField
 from anju.core.models import Assignment
 from anju.core.notify import notify
 from anju.core.roles import Role
+from anju.core.uploads import clean_photo
 from anju.registry import cleaning
 from anju.registry.actions import records
 from anju.registry.models import (
@@ -34,8 +34,6 @@ from anju.registry.models import (
     Revision,
 )
 
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_KINDS = ((b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"))
 # Older move-ins are not a 3-day registration any more: the worker records them in the field.
 MAX_DAYS_BACK = 365
 # Public actions have no user; audit rows and revisions name the channel instead of "cli".
@@ -114,23 +112,6 @@ def clean_start(value):
     return start
 
 
-def clean_photo(upload):
-    """The contract photo, renamed: a JPEG or PNG (by its first bytes, not its name) of at most 5 MB."""
-    if upload is None:
-        return None
-    if upload.size > PHOTO_MAX_BYTES:
-        raise InvalidField("contract_photo", _("The photo is larger than 5 MB; take a smaller one."))
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    extension = next((ext for magic, ext in PHOTO_KINDS if head.startswith(magic)), None)
-    if extension is None:
-        raise InvalidField("contract_photo", _("The contract photo must be a JPEG or PNG image."))
-    # The sender's file name is theirs to choose: it never reaches the storage.
-    upload.name = secrets.token_hex(12) + extension
-    return upload
-
-
 def identity_of(data: dict) -> dict:
     """The identity fields of a declaration: the ID number, else the passport number and nationality."""
     if data.get("id_number"):
@@ -201,7 +182,7 @@ def declare(token: str, data: dict, contract_photo=None) -> Residence:
     }
     fields = cleaning.clean_person(person_data)
     start = clean_start(data.get("start"))
-    photo = clean_photo(contract_photo)
+    photo = clean_photo(contract_photo, "contract_photo")
     person, new, differs = _person_for(fields, house)
     existing = person.residences.filter(house=house, end=None).first()
     if existing is not None:

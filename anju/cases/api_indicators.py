@@ -1,0 +1,5 @@
+"""(to be written)"""
+
+from ninja import Router
+
+router = Router(tags=["cases"])
