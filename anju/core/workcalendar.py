@@ -64,9 +64,7 @@ def is_working_day(day: date) -> bool:
 def _spans(day: date, tz) -> list[tuple[datetime, datetime]]:
     if not is_working_day(day):
         return []
-    return [
-        (datetime.combine(day, s, tzinfo=tz), datetime.combine(day, e, tzinfo=tz)) for s, e in office_hours()
-    ]
+    return [(datetime.combine(day, s, tzinfo=tz), datetime.combine(day, e, tzinfo=tz)) for s, e in office_hours()]
 
 
 # Ten years of days: a limit that runs longer is a mistake, not a deadline.
