@@ -143,6 +143,9 @@ STORAGES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Functions (dotted paths) that also deliver each inbox message: SMS, e-mail... (core/notify.py).
+ANJU_NOTIFICATION_SENDERS = [p for p in os.environ.get("ANJU_NOTIFICATION_SENDERS", "").split(",") if p]
+
 # Office hours (local time) that time limits count in: "HH:MM-HH:MM" spans separated by commas.
 ANJU_WORKING_HOURS = os.environ.get("ANJU_WORKING_HOURS", "09:00-12:00,13:30-17:30")
 

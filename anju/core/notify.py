@@ -1,9 +1,20 @@
-"""The one way to tell a user something: an in-app inbox message (other senders can be added here)."""
+"""The one way to tell a user something: an in-app inbox message, then any further senders.
 
+Further senders (SMS, e-mail, a messaging gateway) are functions named in the setting
+`ANJU_NOTIFICATION_SENDERS` (dotted paths); each gets the written `Notification` and its user. A
+sender that fails is logged and skipped: the inbox message stays, whatever the gateway does.
+"""
+
+import logging
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from anju.core.models import Notification
+
+log = logging.getLogger(__name__)
 
 
 def notify(user, subject: str, body: str = "", link: str = "", key: str = "") -> None:
@@ -21,7 +32,12 @@ def notify(user, subject: str, body: str = "", link: str = "", key: str = "") ->
             )
             if updated:
                 return
-        Notification.objects.create(user=user, subject=subject, body=body, link=link, key=key)
+        message = Notification.objects.create(user=user, subject=subject, body=body, link=link, key=key)
+        for path in getattr(settings, "ANJU_NOTIFICATION_SENDERS", ()):
+            try:
+                import_string(path)(message)
+            except Exception:  # a gateway's failure must not undo or block the inbox message
+                log.exception("notification sender %s failed", path)
 
     transaction.on_commit(send)
 
