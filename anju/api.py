@@ -1,6 +1,6 @@
 """The JSON API at /api/v1: one NinjaAPI, one router per app, errors always {"detail": ...}."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
@@ -43,10 +43,21 @@ def _invalid_field(request, exc):
 @api.exception_handler(ValidationError)
 def _invalid_input(request, exc):
     """Pydantic's errors, each naming the field (the last part of its location)."""
-    errors = [{"field": str(e["loc"][-1]) if e.get("loc") else "", "message": e.get("msg", "")} for e in exc.errors]
+    errors = [{"field": _field_of(e.get("loc") or ()), "message": e.get("msg", "")} for e in exc.errors]
     first = errors[0] if errors else {"field": "", "message": "invalid input"}
     detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return api.create_response(request, {"detail": detail, "field": first["field"], "errors": errors}, status=422)
+
+
+def _field_of(location) -> str:
+    """The field an error is about: the last named part of its location (not a list index)."""
+    names = [str(part) for part in location if not isinstance(part, int) and not str(part).isdigit()]
+    return names[-1] if names else ""
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return api.create_response(request, {"detail": "The request is too large."}, status=413)
 
 
 @api.exception_handler(ImportFailed)

@@ -141,6 +141,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# A JSON case report may carry six 5 MB photos in base64 (about 40 MB); larger bodies answer 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 48 * 1024 * 1024
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Functions (dotted paths) that also deliver each inbox message: SMS, e-mail... (core/notify.py).

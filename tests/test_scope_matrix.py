@@ -52,6 +52,7 @@ from anju.core.scope import in_scope
 from anju.geo import actions as geo_actions
 from anju.geo.imports import division_path
 from anju.geo.models import LEVEL_BY_LENGTH, Division, Grid
+from tests.cases.matrix import case_endpoints
 from tests.conftest import OTHER_GRID, OWN_GRID, login, square, token_client
 from tests.registry.matrix import registry_endpoints
 
@@ -160,6 +161,7 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 ENDPOINTS += registry_endpoints(Endpoint, grid_pick)
+ENDPOINTS += case_endpoints(Endpoint, grid_pick)
 
 ROLE_CASES: list[tuple[str, str]] = [
     (Role.DISTRICT_ADMIN, DISTRICT),
