@@ -47,13 +47,18 @@ class PhotosField(forms.FileField):
             raise forms.ValidationError(str(exc)) from None
 
 
-def category_choices(categories) -> list:
-    """Leaf categories grouped under their parent's name, in display order."""
+def category_groups(categories) -> list[tuple[str, list]]:
+    """[(parent name, [(code, name), ...]), ...] of leaf categories, in display order."""
     groups: dict = {}
     for c in categories:
         groups.setdefault(c.parent.name if c.parent_id else "", []).append((c.code, c.name))
+    return list(groups.items())
+
+
+def category_choices(categories) -> list:
+    """Leaf categories as select choices, grouped under their parent's name."""
     choices = [("", "—")]
-    for parent, options in groups.items():
+    for parent, options in category_groups(categories):
         choices.extend(options if not parent else [(parent, options)])
     return choices
 

@@ -7,10 +7,9 @@ once; the actions check everything again when they write.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from anju.cases import queries
 from anju.cases.actions import intake
+from anju.cases.forms import PhotosField
 from anju.core.errors import InvalidField
-from anju.core.uploads import clean_photo
 from anju.registry import cleaning
 
 
@@ -20,32 +19,6 @@ def checked(check, *args):
         return check(*args)
     except InvalidField as exc:
         raise forms.ValidationError(str(exc), code=exc.field) from exc
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    """A file input that sends every file chosen."""
-
-    allow_multiple_selected = True
-
-
-class PhotosField(forms.FileField):
-    """Any number of files under one name (the count and the contents are checked by `clean_photos`)."""
-
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, (list, tuple)) else [data] if data else []
-        single = super().clean
-        return [single(f, initial) for f in files]
-
-
-def category_groups() -> list[tuple[str, list]]:
-    """[(parent name, [(code, name), ...]), ...] of the categories a case can be filed under, in display order."""
-    groups: dict = {}
-    for category in queries.leaf_categories():
-        key = category.parent.name if category.parent_id else ""
-        groups.setdefault(key, []).append((category.code, category.name))
-    return list(groups.items())
 
 
 class ReportForm(forms.Form):
@@ -58,7 +31,7 @@ class ReportForm(forms.Form):
     lng = forms.CharField(required=False, widget=forms.HiddenInput)
     lat = forms.CharField(required=False, widget=forms.HiddenInput)
     address = forms.CharField(label=_("Address or landmark"), max_length=200, required=False)
-    photos = PhotosField(label=_("Photos (optional)"), required=False)
+    photos = PhotosField(label=_("Photos (optional)"))
     reporter_name = forms.CharField(label=_("Your name"), max_length=64)
     reporter_phone = forms.CharField(label=_("Mobile phone (optional)"), max_length=20, required=False)
 
@@ -67,12 +40,6 @@ class ReportForm(forms.Form):
 
     def clean_reporter_phone(self):
         return checked(cleaning.clean_phone, self.cleaned_data["reporter_phone"], "reporter_phone")
-
-    def clean_photos(self):
-        photos = self.cleaned_data["photos"]
-        if len(photos) > intake.MAX_PHOTOS:
-            raise forms.ValidationError(_("At most 6 photos."))
-        return [checked(clean_photo, p, "photos") for p in photos]
 
     def clean(self):
         data = super().clean()

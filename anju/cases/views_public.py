@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from anju.cases import actions
+from anju.cases import actions, queries
 from anju.cases.actions import intake
 from anju.cases.actions.ratings import RATING_DAYS
-from anju.cases.forms_public import ConfirmForm, RatingForm, ReportForm, category_groups
+from anju.cases.forms import category_groups
+from anju.cases.forms_public import ConfirmForm, RatingForm, ReportForm
 from anju.cases.models import Case, Channel, Rating, State
 from anju.core import audit, ratelimit
 from anju.core.errors import InvalidField
@@ -125,7 +126,12 @@ def report(request):
                 return redirect("public_report_done", made[0].public_token)
     else:
         form = ReportForm(initial={"category": request.GET.get("category", "")})
-    context = {"form": form, "groups": category_groups(), "outline": _outline(), "max_photos": intake.MAX_PHOTOS}
+    context = {
+        "form": form,
+        "groups": category_groups(queries.leaf_categories()),
+        "outline": _outline(),
+        "max_photos": intake.MAX_PHOTOS,
+    }
     return render(request, "cases/public_report.html", context, status=status)
 
 
