@@ -81,6 +81,18 @@ def district(db):
     return Division.objects.get(code="370203")
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files (photos, contracts) go to a temporary folder, not ANJU_HOME; returns it."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": folder}},
+    }
+    return folder
+
+
 _counter = itertools.count()
 
 

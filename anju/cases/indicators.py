@@ -42,7 +42,7 @@ GROUPINGS = {
     "top_category": (Coalesce("category__parent_id", "category_id"), Category, "code"),
 }
 GROUPING_LABELS = {
-    "unit": gettext_lazy("Unit"),
+    "unit": gettext_lazy("Handling unit"),
     "grid": gettext_lazy("Grid"),
     "community": gettext_lazy("Community"),
     "street": gettext_lazy("Street"),

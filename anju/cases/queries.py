@@ -3,6 +3,7 @@
 Reporters' names and phones are masked unless the reader works the case at its desk (DESIGN rule 4).
 """
 
+from django.db import models
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -98,7 +99,8 @@ def supervision_board(user):
     return (
         cases(user)
         .filter(state__in=list(STAGE_OF), supervision__in=[Supervision.YELLOW, Supervision.RED])
-        .order_by("-supervision", "due_at")
+        .annotate(card_order=models.Case(models.When(supervision=Supervision.RED, then=0), default=1))
+        .order_by("card_order", "due_at")
     )
 
 
@@ -121,7 +123,10 @@ def works_desk(user, case: Case) -> bool:
 
 def reporter_fields(user, case: Case) -> dict:
     """The reporter's contact: in full for the case's desk and its unit, masked for everyone else."""
-    full = works_desk(user, case) or lifecycle.is_unit_member(user, case.unit) or case.reporter_id == user.pk
+    signed_in = user is not None and user.is_authenticated
+    full = signed_in and (
+        works_desk(user, case) or lifecycle.is_unit_member(user, case.unit) or case.reporter_id == user.pk
+    )
     name, phone = case.reporter_name, case.reporter_phone
     return {
         "reporter_name": name if full else masking.mask_name(name),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from anju.cases.actions import lifecycle, ratings
-from anju.cases.models import STAGE_OF, Case, Summons, SummonsState, Supervision
+from anju.cases.models import FINAL_STATES, STAGE_OF, Case, Summons, SummonsState, Supervision
 from anju.core.notify import notify
 from anju.core.periodic import every
 
@@ -40,10 +40,12 @@ def _card(case: Case, colour: str, now) -> bool:
         "stage": STAGE_OF[case.state].label,
         "due": timezone.localtime(case.due_at).strftime("%Y-%m-%d %H:%M"),
     }
-    lifecycle.tell_unit(case, subject, body)
-    for lead in lifecycle.unit_people(case.unit, leads_only=True):
-        notify(lead, subject, body, case.get_absolute_url(), key=f"case:{case.number}:lead")
-    lifecycle.tell_desk(case, subject, body)
+    # Whoever must act, the unit's leads and the desk: one message each, however many of these they are;
+    # a red card replaces the unread yellow one.
+    people = [*lifecycle.unit_targets(case), *lifecycle.unit_people(case.unit, leads_only=True)]
+    people += lifecycle.desk_people(case)
+    for user in {u.pk: u for u in people}.values():
+        notify(user, subject, body, case.get_absolute_url(), key=f"case:{case.number}:card")
     return True
 
 
@@ -64,7 +66,11 @@ def sweep(now=None) -> dict:
     yellow = timed.filter(warn_at__lte=now, due_at__gt=now, supervision=Supervision.NONE)
     for case in yellow.iterator(chunk_size=500):
         done["yellow"] += _card(case, Supervision.YELLOW, now)
-    for summons in Summons.objects.filter(state=SummonsState.SUMMONED, red=False, due_at__lte=now).select_related(
+    # A case closed or rejected before the department came needs it no more.
+    missed = Summons.objects.filter(state=SummonsState.SUMMONED, red=False, due_at__lte=now).exclude(
+        case__state__in=FINAL_STATES
+    )
+    for summons in missed.select_related(
         "unit", "case__category", "case__unit", "case__community", "case__street", "case__district"
     ):
         with transaction.atomic():

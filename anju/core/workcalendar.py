@@ -17,6 +17,8 @@ from django.utils import timezone
 from anju.core.models import CalendarDay
 
 LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hd])\s*$")
+# A limit past a year of working days is a typing mistake, and would run past what add_working counts.
+MAX_LIMIT_DAYS = 365
 # How long a process trusts the exceptions it read; an edit in this process clears them at once.
 CACHE_SECONDS = 300
 _cache: dict = {"at": 0.0, "days": None}
@@ -37,12 +39,15 @@ def day_minutes() -> float:
 
 
 def parse_limit(limit: str) -> float:
-    """Working minutes in a limit such as "4h" or "3d"; ValueError for anything else."""
+    """Working minutes in a limit such as "4h" or "3d" (at most a year of working days); ValueError otherwise."""
     match = LIMIT.match(str(limit or ""))
     if not match:
         raise ValueError(limit)
     amount, unit = float(match.group(1)), match.group(2)
-    return amount * (60 if unit == "h" else day_minutes())
+    minutes = amount * (60 if unit == "h" else day_minutes())
+    if minutes > MAX_LIMIT_DAYS * day_minutes():
+        raise ValueError(limit)
+    return minutes
 
 
 def forget() -> None:

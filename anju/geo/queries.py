@@ -9,6 +9,8 @@ from anju.geo.models import Division, Grid, Level, TeamMember
 
 def node_for_code(code: str) -> Node | None:
     """The division or grid with this code, as a node roles can be held on."""
+    if not code:
+        return None
     if len(code) == 15:
         grid = Grid.objects.filter(code=code).only("code", "name", "path").first()
         return grid and Node(grid.code, grid.name, grid.path, "grid")

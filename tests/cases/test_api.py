@@ -1,14 +1,12 @@
 """The cases API through the real HTTP stack: reporting, lists, detail, steps, summonses, ratings, errors."""
 
 import base64
-import re
 
 import pytest
 
 from anju import cli
 from anju.cases import actions, sweeper
 from anju.cases.models import Case, CasePhoto, State
-from anju.core.audit import current_ip
 from anju.core.roles import Role
 from tests.cases.conftest import OWN_COMMUNITY, OWN_POINT, at, report
 from tests.conftest import OTHER_GRID, OWN_GRID, token_client
@@ -34,31 +32,6 @@ def post(client, auth, url, body=None):
 
 def step(client, auth, number, action, **body):
     return post(client, auth, f"/api/v1/cases/{number}/transitions", {"action": action, **body})
-
-
-@pytest.fixture(autouse=True)
-def local_and_quick(settings, tmp_path):
-    """Photos go to a temporary directory, not ANJU_HOME; passwords are hashed cheaply (hashing is
-    tested in test_accounts, and these tests sign in many users)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path / "media"}},
-    }
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def sla_sweep(tmp_path, monkeypatch, capsys):
-    """Run `anju sla sweep ARGS` in this process (same database); returns the counts it printed."""
-    monkeypatch.setenv("ANJU_HOME", str(tmp_path / "home"))
-    before = current_ip.get()
-
-    def run(*args: str) -> dict:
-        assert cli.main(["sla", "sweep", *args]) == 0
-        return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", capsys.readouterr().out.split(": ", 1)[1])}
-
-    yield run
-    current_ip.set(before)
 
 
 def new_case(**extra) -> dict:

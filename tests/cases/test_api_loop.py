@@ -10,14 +10,11 @@ from django.utils import timezone
 
 from anju.cases import routing
 from anju.geo.models import Division
-from tests.cases import test_api
 from tests.cases.conftest import OWN_STREET, at
 from tests.cases.test_api import COMMUNITY_CENTRE, JPEG, PNG, URBAN_MANAGEMENT, b64, new_case, post
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
-# Fixtures shared with test_api: temporary media and quick hashing (autouse), the sweep command.
-local_and_quick, sla_sweep = test_api.local_and_quick, test_api.sla_sweep
 
 STREET_CENTRE = f"street-{OWN_STREET}"
 HOUSING = "housing-370203"

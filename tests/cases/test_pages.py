@@ -43,19 +43,6 @@ def photo(name: str = "scene.png", rgb=(200, 40, 40)) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, png(rgb), content_type="image/png")
 
 
-def keep_media_in(settings, folder) -> None:
-    """Stored files (the photos) go to `folder` for the rest of the test."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}},
-    }
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    keep_media_in(settings, tmp_path / "media")
-
-
 @pytest.fixture
 def outsider(make_user):
     """A grid worker of the other street: reads nothing of OWN_GRID's cases."""

@@ -25,16 +25,6 @@ def zh(text: str) -> str:
         return translation.gettext(text)
 
 
-@pytest.fixture
-def storage(settings, tmp_path):
-    """Uploaded photos go to a temporary folder, not ANJU_HOME."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path}},
-    }
-    return tmp_path
-
-
 def form(**changes) -> dict:
     data = {
         "category": "0601",
@@ -78,7 +68,7 @@ def test_the_form_offers_leaf_categories_grouped_under_their_parent(district):
     assert 'id="district-outline"' in body and 'id="pick-map"' in body
 
 
-def test_a_report_with_a_photo_files_a_case_routed_to_its_grid_and_community(district, desks, storage):
+def test_a_report_with_a_photo_files_a_case_routed_to_its_grid_and_community(district, desks, media):
     client = Client()
     response = post_report(client, form(), photos=[photo()])
     case = Case.objects.get()
@@ -89,7 +79,7 @@ def test_a_report_with_a_photo_files_a_case_routed_to_its_grid_and_community(dis
     assert case.level == "community"
     assert case.unit == routing.centre(Division.objects.get(code=OWN_COMMUNITY))
     stored = CasePhoto.objects.get(case=case)
-    assert (storage / stored.file.name).read_bytes() == JPEG
+    assert (media / stored.file.name).read_bytes() == JPEG
     assert stored.file.name.endswith(".jpg") and "scene" not in stored.file.name
     event = AuditEvent.objects.get(action="case.report", object_id=case.number)
     assert (event.username, event.ip) == ("public", "10.0.0.1")
@@ -142,7 +132,7 @@ def test_an_address_alone_places_the_case_at_district_level(district, desks):
         ({"reporter_name": ""}, "reporter_name", None),
     ],
 )
-def test_a_wrong_field_is_named_and_nothing_is_filed(district, storage, changes, field, message):
+def test_a_wrong_field_is_named_and_nothing_is_filed(district, media, changes, field, message):
     response = post_report(Client(), form(**changes))
     assert response.status_code == 422
     body = response.content.decode()
@@ -152,17 +142,17 @@ def test_a_wrong_field_is_named_and_nothing_is_filed(district, storage, changes,
     assert Case.objects.count() == 0 and CasePhoto.objects.count() == 0
 
 
-def test_every_wrong_field_is_named_at_once(district, storage):
+def test_every_wrong_field_is_named_at_once(district, media):
     response = post_report(Client(), form(reporter_phone="12345", category="9999"), photos=[photo(b"GIF89a...")])
     assert response.status_code == 422
     body = response.content.decode()
     for field in ("reporter_phone", "category", "photos"):
         assert f'id="error_{field}"' in body
     assert zh("The photo must be a JPEG or PNG image.") in body
-    assert not Case.objects.exists() and not any(storage.iterdir())
+    assert not Case.objects.exists() and not any(media.iterdir())
 
 
-def test_photos_are_checked(district, storage, settings):
+def test_photos_are_checked(district, media, settings):
     too_many = [photo(PNG, f"p{i}.png") for i in range(7)]
     body = post_report(Client(), form(), photos=too_many).content.decode()
     assert zh("At most 6 photos.") in body

@@ -85,16 +85,6 @@ def house(district, worker):
     return house
 
 
-@pytest.fixture
-def storage(settings, tmp_path):
-    """Uploaded files go to a temporary directory, not ANJU_HOME."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path}},
-    }
-    return tmp_path
-
-
 def post(client: Client, token: str, data: dict, ip: str = "10.0.0.1", **files):
     return client.post(f"/d/{token}/", {**data, **files}, REMOTE_ADDR=ip)
 
@@ -282,7 +272,7 @@ def test_the_rate_limit_answers_429(house, monkeypatch):
     assert post(client, house.qr_token, form_data(), ip="10.9.9.11").status_code == 429
 
 
-def test_a_photo_that_is_not_an_image_is_refused(house, storage):
+def test_a_photo_that_is_not_an_image_is_refused(house, media):
     client = Client()
     fake = SimpleUploadedFile("contract.jpg", b"%PDF-1.4 not an image", content_type="image/jpeg")
     response = post(client, house.qr_token, form_data(), contract_photo=fake)
@@ -290,15 +280,15 @@ def test_a_photo_that_is_not_an_image_is_refused(house, storage):
     big = SimpleUploadedFile("big.png", PNG + b"\x00" * (5 * 1024 * 1024), content_type="image/png")
     response = post(client, house.qr_token, form_data(), contract_photo=big)
     assert response.status_code == 200 and 'id="error_contract_photo"' in response.content.decode()
-    assert not Residence.objects.exists() and not any(storage.rglob("*.*"))
+    assert not Residence.objects.exists() and not any(media.rglob("*.*"))
 
 
-def test_a_png_or_jpeg_contract_photo_is_kept_under_a_new_name(house, storage):
+def test_a_png_or_jpeg_contract_photo_is_kept_under_a_new_name(house, media):
     photo = SimpleUploadedFile("../../我的合同.png", PNG, content_type="application/octet-stream")
     assert post(Client(), house.qr_token, form_data(), contract_photo=photo).status_code == 302
     stored = Residence.objects.get().contract_photo
     assert stored.name.startswith("contracts/") and stored.name.endswith(".png") and "合同" not in stored.name
-    assert (storage / stored.name).read_bytes() == PNG
+    assert (media / stored.name).read_bytes() == PNG
     residence = declarations.declare(
         house.qr_token, form_data(id_number=valid_id("37020319851203456")), SimpleUploadedFile("c.jpg", JPEG)
     )

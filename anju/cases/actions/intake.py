@@ -31,6 +31,7 @@ from anju.registry.queries import match_addresses
 
 DUPLICATE_METRES = 100
 DUPLICATE_DAYS = 7
+EARTH_RADIUS = 6_371_000
 MAX_DESCRIPTION = 2000
 MAX_PHOTOS = 6
 # An address match below this score is not trusted to place a case.
@@ -110,7 +111,8 @@ def possible_duplicates(case: Case) -> list[Case]:
     """Open cases of the same category within 100 m reported in the 7 days before this one."""
     if case.lng is None:
         return []
-    dlat = DUPLICATE_METRES / 111_320
+    # The box is drawn on the same sphere metres() measures on, so it holds every case within range.
+    dlat = math.degrees(DUPLICATE_METRES / EARTH_RADIUS)
     dlng = dlat / max(math.cos(math.radians(case.lat)), 0.01)
     near = Case.objects.filter(
         category=case.category,
@@ -127,7 +129,7 @@ def metres(a: Case, b: Case) -> float:
     lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
     dlat, dlng = lat2 - lat1, math.radians(b.lng - a.lng)
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlng / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+    return 2 * EARTH_RADIUS * math.asin(math.sqrt(h))
 
 
 def clean_report(data: dict) -> dict:
@@ -145,7 +147,7 @@ def clean_report(data: dict) -> dict:
     if point is None:
         found = locate_address(address)
         if found:
-            point, address = found[:2], found[2]
+            point, address = found[:2], found[2][:200]
     name = str(data.get("reporter_name") or "").strip()[:64]
     phone = cleaning.clean_phone(data.get("reporter_phone"), "reporter_phone")
     email = str(data.get("reporter_email") or "").strip()[:120]
@@ -177,8 +179,10 @@ def report_case(actor, data: dict, channel: str, photos=(), client=None, now=Non
     clean = clean_report(data)
     now = now or timezone.now()
     case = Case(channel=channel, reported_at=now, reporter=actor, open311_client=client, **clean)
-    if actor is not None and not case.reporter_name:
-        case.reporter_name, case.reporter_phone = actor.full_name or actor.username, actor.phone
+    if actor is not None:
+        # A signed-in reporter is reachable through their account, for whatever they left out.
+        case.reporter_name = case.reporter_name or actor.full_name or actor.username
+        case.reporter_phone = case.reporter_phone or actor.phone
     place(case)
     case.unit, case.level = routing.route(case)
     start_stage(case, now)

@@ -38,6 +38,7 @@ from anju.core.errors import Conflict, InvalidField
 from anju.core.models import User
 from anju.core.notify import notify
 from anju.core.roles import Perm
+from anju.core.uploads import clean_photo
 
 # A closed case may be reopened for this long.
 REOPEN_DAYS = 7
@@ -57,7 +58,7 @@ def is_desk(user, case: Case) -> bool:
 
 
 def is_unit_member(user, unit: Unit) -> bool:
-    return user is not None and UnitMember.objects.filter(unit=unit, user=user).exists()
+    return user is not None and user.is_authenticated and UnitMember.objects.filter(unit=unit, user=user).exists()
 
 
 def may(user, case: Case, who: str) -> bool:
@@ -147,24 +148,33 @@ def unit_people(unit: Unit, leads_only: bool = False) -> list[User]:
     return [m.user for m in members]
 
 
+def unit_targets(case: Case) -> list[User]:
+    """The assignee, or every member of the case's unit when nobody has taken it."""
+    return [case.assignee] if case.assignee_id else unit_people(case.unit)
+
+
+def desk_people(case: Case) -> list[User]:
+    """The leads of the centre that owns the case (all its members when it has no lead)."""
+    desk = routing.centre(routing.division_at(case, case.level))
+    return unit_people(desk, leads_only=True) or unit_people(desk)
+
+
 def tell_unit(case: Case, subject: str, body: str = "") -> None:
     """The assignee, or every member of the case's unit when nobody has taken it."""
-    people = [case.assignee] if case.assignee_id else unit_people(case.unit)
-    for user in people:
+    for user in unit_targets(case):
         notify(user, subject, body, case.get_absolute_url(), key=f"case:{case.number}:unit")
 
 
 def tell_desk(case: Case, subject: str, body: str = "") -> None:
     """The leads of the centre that owns the case."""
-    desk = routing.centre(routing.division_at(case, case.level))
-    for user in unit_people(desk, leads_only=True) or unit_people(desk):
+    for user in desk_people(case):
         notify(user, subject, body, case.get_absolute_url(), key=f"case:{case.number}:desk")
 
 
 def tell_reporter(case: Case, subject: str, body: str = "") -> None:
-    """The reporter (when they have an account), and the reporters of the cases merged into this one."""
-    for reporter_id in {case.reporter_id, *case.duplicates.values_list("reporter_id", flat=True)} - {None}:
-        notify(User.objects.get(pk=reporter_id), subject, body, case.get_absolute_url())
+    """The reporter, when they have an account."""
+    if case.reporter_id is not None:
+        notify(case.reporter, subject, body, case.get_absolute_url())
 
 
 # --- The steps -------------------------------------------------------------------------------------
@@ -172,7 +182,7 @@ def tell_reporter(case: Case, subject: str, body: str = "") -> None:
 
 def _locked(case: Case) -> Case:
     return (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("category", "unit", "community", "street", "district")
         .get(pk=case.pk)
     )
@@ -227,23 +237,38 @@ def reject(case, actor, now, note="", reason="invalid", duplicate_of=None, **res
         raise InvalidField("reason", _("Choose invalid, duplicate or not_ours."))
     data = {"reason": reason}
     if reason == "duplicate":
-        original = Case.objects.filter(number=duplicate_of or "").first()
-        if original is None or original.pk == case.pk:
-            raise InvalidField("duplicate_of", _("Name the case this one repeats."))
-        if original.duplicate_of_id:
-            original = original.duplicate_of
+        original = _original(actor, case, duplicate_of)
         case.duplicate_of = original
+        # Cases merged into this one follow it to the original, so their reporters hear when it closes.
+        case.duplicates.update(duplicate_of=original)
         data["duplicate_of"] = original.number
         note = note or _("Same as case %(number)s.") % {"number": original.number}
-    event = _move(case, actor, "reject", State.REJECTED, now, _note_required(note))
+    event = _move(case, actor, "reject", State.REJECTED, now, _note_required(note), data)
     tell_reporter(case, _("Case %(number)s was not taken up") % {"number": case.number}, note)
     return event
+
+
+def _original(actor, case: Case, number) -> Case:
+    """The case `case` repeats, followed to the first report of the chain (a case outside the actor's
+    scope is not named, as if it did not exist)."""
+    original = Case.objects.filter(number=str(number or "").strip()).first()
+    if original is not None and actor is not None and not scope.in_scope(actor, original.path):
+        original = None
+    seen = set()
+    while original is not None and original.duplicate_of_id and original.pk not in seen:
+        seen.add(original.pk)
+        original = original.duplicate_of
+    if original is None:
+        raise InvalidField("duplicate_of", _("Name the case this one repeats."))
+    if original.pk == case.pk:
+        raise InvalidField("duplicate_of", _("That case repeats this one."))
+    return original
 
 
 def dispatch(case, actor, now, note="", unit=None, assignee=None, **rest):
     _expect(case, "dispatch")
     if unit is not None:
-        case.unit = _unit(unit)
+        case.unit, case.assignee = _unit(unit, case), None
     if assignee is not None:
         case.assignee = _member(case.unit, assignee)
     case.dispatched_at = now
@@ -300,8 +325,15 @@ def close(case, actor, now, note="", **rest):
         _("Case %(number)s is closed: please rate how it was handled") % {"number": case.number},
         _("Give a score from 1 to 5 on the case's page within 3 days."),
     )
-    for dup in case.duplicates.filter(state=State.REJECTED):
+    for dup in case.duplicates.filter(state=State.REJECTED).select_related("reporter"):
         record_event(dup, actor, "original_closed", dup.state, note=case.number, now=now)
+        # Their link is to their own report: the original may lie outside what they can read.
+        tell_reporter(
+            dup,
+            _("Case %(original)s, which your report %(number)s repeated, is closed")
+            % {"original": case.number, "number": dup.number},
+            note,
+        )
     return event
 
 
@@ -329,11 +361,14 @@ def extend(case, actor, now, note="", limit="", **rest):
     _expect(case, "extend")
     if case.extension_requested:
         raise Conflict(_("An extension is already waiting for a decision."))
+    # Kept without spaces: "2 d" and "2d" are the same request, and the column holds 8 characters.
+    limit = "".join(str(limit or "").split())
     try:
-        workcalendar.parse_limit(limit)
+        if workcalendar.parse_limit(limit) <= 0 or len(limit) > 8:
+            raise ValueError(limit)
     except ValueError:
         raise InvalidField("limit", _("Give the extra time as working hours or days, e.g. 8h or 2d.")) from None
-    case.extension_requested, case.extension_reason = limit.strip(), _note_required(note)[:300]
+    case.extension_requested, case.extension_reason = limit, _note_required(note)[:300]
     event = _move(case, actor, "extend", case.state, now, note, {"limit": case.extension_requested}, restart=False)
     tell_desk(case, _("Case %(number)s: more time asked for") % {"number": case.number}, note)
     return event
@@ -363,7 +398,7 @@ def approve_extension(case, actor, now, note="", approve=True, **rest):
 
 def reroute(case, actor, now, note="", unit=None, **rest):
     _expect(case, "reroute")
-    new = _unit(unit)
+    new = _unit(unit, case)
     if new.pk == case.unit_id:
         raise Conflict(_("The case is with this unit already."))
     old = case.unit
@@ -405,7 +440,9 @@ def escalate(case, actor, now, note="", **rest):
     case.level = above
     case.unit, case.assignee = routing.default_unit(case, above), None
     case.escalation_count += 1
-    to_state = State.REGISTERED if case.state in (State.DISPATCHED, State.HANDLING, State.REPORTED_BACK) else case.state
+    # Work not yet done waits on the new desk to be dispatched again; a case handled and waiting for its
+    # check or its closing stays where it is, for the new level to check or close.
+    to_state = State.REGISTERED if case.state in (State.DISPATCHED, State.HANDLING) else case.state
     event = _move(
         case,
         actor,
@@ -419,12 +456,13 @@ def escalate(case, actor, now, note="", **rest):
     return event
 
 
-def _unit(value) -> Unit:
-    if isinstance(value, Unit):
-        return value
-    unit = Unit.objects.filter(code=value or "", active=True).first()
-    if unit is None:
+def _unit(value, case: Case) -> Unit:
+    """An active unit working in the case's district (by code, or the unit itself)."""
+    unit = value if isinstance(value, Unit) else Unit.objects.filter(code=str(value or "").strip()).first()
+    if unit is None or not unit.active:
         raise InvalidField("unit", _("No such unit."))
+    if not unit.path.startswith(case.district.path):
+        raise InvalidField("unit", _("The unit works elsewhere."))
     return unit
 
 
@@ -498,10 +536,13 @@ def transition(actor, case: Case, action: str, now=None, by: str = "", **params)
     if action not in STEPS:
         raise InvalidField("action", _("Unknown action."))
     step, who = STEPS[action]
-    require(actor, case, who)
+    if params.get("photos"):
+        params["photos"] = [clean_photo(p, "photos") for p in params["photos"]]
     now = now or timezone.now()
     with transaction.atomic():
         locked = _locked(case)
+        # Checked on the row as it is now: another step (an escalation) may have moved it since it was read.
+        require(actor, locked, who)
         event = step(locked, actor, now, by=by, **params)
     case.refresh_from_db()
     return event

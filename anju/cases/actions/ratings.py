@@ -33,7 +33,7 @@ def rate(case: Case, score, comment: str = "", actor=None, by: str = "public", n
     now = now or timezone.now()
     with transaction.atomic():
         locked = (
-            Case.objects.select_for_update()
+            Case.objects.select_for_update(of=("self",))
             .select_related("category", "unit", "community", "street", "district")
             .get(pk=case.pk)
         )
@@ -63,9 +63,10 @@ def confirm(case: Case, passed: bool, note: str = "", photos=(), now=None) -> Ca
         raise Conflict(_("This case is not waiting for your confirmation."))
     if not passed and not (note or "").strip():
         raise InvalidField("note", _("Say what is still wrong."))
-    lifecycle.transition(None, case, action, now=now, by="public", note=note, photos=photos)
-    if not passed:
-        Case.objects.filter(pk=case.pk).update(flagged=True)
+    with transaction.atomic():
+        lifecycle.transition(None, case, action, now=now, by="public", note=note, photos=photos)
+        if not passed:
+            Case.objects.filter(pk=case.pk).update(flagged=True)
     case.refresh_from_db()
     return case
 

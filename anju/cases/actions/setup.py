@@ -106,7 +106,11 @@ def save_category(actor, data: dict, category: Category | None = None) -> Catego
     category.limits = clean_limits(data.get("limits") or category.limits)
     category.reporter_confirms = bool(data.get("reporter_confirms", category.reporter_confirms))
     category.active = bool(data.get("active", True))
-    category.order = int(data.get("order") or category.order or 0)
+    order = data.get("order")
+    try:
+        category.order = int(order) if order not in (None, "") else category.order
+    except (TypeError, ValueError):
+        raise InvalidField("order", _("Give the order as a whole number.")) from None
     try:
         with transaction.atomic():
             category.save()

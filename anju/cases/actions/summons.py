@@ -18,17 +18,21 @@ REPORT_IN_LIMIT = "2h"
 def summon(actor, case: Case, units: list, note: str = "", within: str = REPORT_IN_LIMIT, now=None) -> list[Summons]:
     """Call one or more departments onto an open case; returns the new summonses."""
     require(actor, case, DESK)
-    if case.state in FINAL_STATES:
-        raise Conflict(_("A closed or rejected case cannot summon anyone."))
     codes = [str(u.code if isinstance(u, Unit) else u).strip() for u in units or []]
     if not codes:
         raise InvalidField("units", _("Name at least one department."))
-    found = {u.code: u for u in Unit.objects.filter(code__in=codes, kind=UnitKind.DEPARTMENT, active=True)}
+    # The departments of the case's own district.
+    departments = Unit.objects.filter(
+        code__in=codes, kind=UnitKind.DEPARTMENT, active=True, path__startswith=case.district.path
+    )
+    found = {u.code: u for u in departments}
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidField("units", _("No such department: %(codes)s") % {"codes": ", ".join(missing)})
     try:
         minutes = workcalendar.parse_limit(within)
+        if minutes <= 0:
+            raise ValueError(within)
     except ValueError:
         raise InvalidField("within", _("Give the time as working hours or days, e.g. 2h or 1d.")) from None
     now = now or timezone.now()
@@ -36,6 +40,8 @@ def summon(actor, case: Case, units: list, note: str = "", within: str = REPORT_
     made = []
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
+        if case.state in FINAL_STATES:
+            raise Conflict(_("A closed or rejected case cannot summon anyone."))
         busy = set(case.summonses.exclude(state=SummonsState.DONE).values_list("unit__code", flat=True))
         if busy & set(codes):
             raise Conflict(_("That department is already summoned on this case."))
