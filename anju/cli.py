@@ -56,12 +56,16 @@ def _faults(errors: list[str]) -> int:
 def cmd_demo(args) -> int:
     home = _prepare_home(args.home)
     _migrate()
+    from anju.demo.cases import default_count
     from anju.demo.loader import load_demo
 
-    accounts = load_demo(home, residents=args.residents, out=print)
+    cases = default_count(args.residents) if args.cases is None else args.cases
+    accounts = load_demo(home, residents=args.residents, cases=cases, out=print)
     print(f"\nDemo accounts (also in {home / 'demo-accounts.json'}):")
     for a in accounts:
-        print(f"  {a['username']:<18} {a['password']:<18} {a['role']:<17} {a['scope']}")
+        # The Open311 entry has an API key instead of a password, and no scope.
+        secret = a.get("password") or a.get("api_key", "")
+        print(f"  {a['username']:<18} {secret:<18} {a['role']:<17} {a.get('scope', '')}".rstrip())
     if not args.no_serve:
         _serve(args.port, args.host)
     return 0
@@ -154,6 +158,36 @@ def cmd_audit(args) -> int:
     return 1
 
 
+def _moment(text: str | None):
+    """An ISO date-time (naive means Asia/Shanghai), or None for now; ValueError when unreadable."""
+    if text is None:
+        return None
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def cmd_sla(args) -> int:
+    """`anju sla sweep [--at TIME]`: one pass of the supervision sweeper, at a given moment if asked."""
+    try:
+        now = _moment(args.at)
+    except ValueError:
+        print(f"--at: not an ISO date and time: {args.at!r} (e.g. 2026-11-23T14:00)", file=sys.stderr)
+        return 2
+    _prepare_home(args.home)
+    _migrate()
+    from django.utils import timezone
+
+    from anju.cases.sweeper import sweep
+
+    now = now or timezone.now()
+    done = sweep(now)
+    print(f"Sweep at {timezone.localtime(now):%Y-%m-%d %H:%M %Z}: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anju", description="Anju community governance platform")
     parser.add_argument("--home", help="data folder (default: $ANJU_HOME or ./anju-home)")
@@ -169,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="prepare only")
     p.add_argument(
         "--residents", type=int, default=50_000, help="synthetic residents for the registry (default 50,000; 0: none)"
+    )
+    p.add_argument(
+        "--cases", type=int, help="a year of synthetic cases (default: 12 per 100 residents, 6,000 for 50,000; 0: none)"
     )
     p.set_defaults(func=cmd_demo)
 
@@ -203,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="audit_command", required=True)
     with_home(asub.add_parser("verify", help="exit non-zero and name the first altered or removed row"))
     p.set_defaults(func=cmd_audit)
+
+    p = with_home(sub.add_parser("sla", help="case time limits"))
+    ssub = p.add_subparsers(dest="sla_command", required=True)
+    ss = with_home(ssub.add_parser("sweep", help="give yellow and red cards, escalate, expire ratings: one pass"))
+    ss.add_argument("--at", help="the moment to sweep at, ISO 8601 (default: now; no offset: Asia/Shanghai)")
+    p.set_defaults(func=cmd_sla)
     return parser
 
 
@@ -210,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "residents", 0) < 0:
         print("--residents must be 0 or more", file=sys.stderr)
+        return 2
+    if (getattr(args, "cases", 0) or 0) < 0:
+        print("--cases must be 0 or more", file=sys.stderr)
         return 2
     return args.func(args)
 

@@ -76,9 +76,16 @@ def rerun(demo):
     return before, run, counts(home)
 
 
+def people(text: str) -> list[dict]:
+    """The demo's personal accounts (the Open311 client's key is listed with them)."""
+    return [a for a in json.loads(text) if a["role"] != "open311_client"]
+
+
 def test_demo_accounts(demo):
     home, run, text = demo
-    accounts = json.loads(text)
+    clients = [a for a in json.loads(text) if a["role"] == "open311_client"]
+    assert [set(a) for a in clients] == [{"username", "role", "api_key"}]
+    accounts = people(text)
     assert len(accounts) == 14
     assert all(set(a) == {"username", "password", "role", "scope"} for a in accounts)
     assert {a["role"] for a in accounts} == set(Role.values)
@@ -91,7 +98,7 @@ def test_demo_accounts(demo):
 
 def test_demo_accounts_sign_in_with_their_role(demo):
     home, _, text = demo
-    for a in json.loads(text):
+    for a in people(text):
         ((encoded, active),) = query(
             home, "SELECT password, is_active FROM core_user WHERE username = ?", a["username"]
         )
@@ -174,8 +181,13 @@ def test_demo_twice_changes_nothing(demo, rerun):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "already there" in run.stdout
     assert after == before
-    assert [(a["username"], a["password"]) for a in json.loads((home / "demo-accounts.json").read_text())] == [
-        (a["username"], a["password"]) for a in json.loads(text)
+    again = (home / "demo-accounts.json").read_text()
+    assert [(a["username"], a["password"]) for a in people(again)] == [
+        (a["username"], a["password"]) for a in people(text)
+    ]
+    # The Open311 key still works, so it is kept rather than issued again.
+    assert [a["api_key"] for a in json.loads(again) if "api_key" in a] == [
+        a["api_key"] for a in json.loads(text) if "api_key" in a
     ]
 
 

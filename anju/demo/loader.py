@@ -1,4 +1,5 @@
-"""The demo district: real Shibei divisions and outline, generated grids, teams, accounts and residents.
+"""The demo district: real Shibei divisions and outline, generated grids, teams, accounts, residents and a
+year of cases.
 
 Everything goes through the same actions an operator uses, so the demo is audited like real work.
 Re-running finds what exists and adds nothing twice.
@@ -6,15 +7,21 @@ Re-running finds what exists and adds nothing twice.
 
 import json
 import random
+import time
 from pathlib import Path
 
 import numpy as np
 from django.db import transaction
 
+from anju.cases import actions as case_actions
+from anju.cases import routing
+from anju.cases.models import Department, Open311Client
 from anju.core import actions as core_actions
+from anju.core.auth import hash_token
 from anju.core.models import User
 from anju.core.passwords import generate_password
 from anju.core.roles import Role
+from anju.demo import cases as cases_module
 from anju.demo import residents as residents_module
 from anju.demo.names import mobile, person_name
 from anju.demo.tessellation import grids_for, partition, split_households
@@ -29,7 +36,8 @@ SEED = 370203
 # Households per community: Shibei has about 1.1 million people, some 2.5 to a household.
 HOUSEHOLDS_RANGE = (2200, 4200)
 
-# One account per role, each on the node its work is done on (辽宁路街道 > 贮水山社区 > its first grid).
+# One account per role, each on the node its work is done on (辽宁路街道 > 贮水山社区 > its first grid);
+# the grid head runs 贮水山社区's case desk.
 STREET, COMMUNITY = "370203005", "370203005011"
 GRID = COMMUNITY + "001"
 DEMO_ROLES = [
@@ -39,7 +47,7 @@ DEMO_ROLES = [
     (Role.OFFICER, COMMUNITY),
     (Role.AUXILIARY, COMMUNITY),
     (Role.GRID_WORKER, GRID),
-    (Role.GRID_HEAD, GRID),
+    (Role.GRID_HEAD, COMMUNITY),
     (Role.MEDIATOR, COMMUNITY),
     (Role.DISPATCHER, DISTRICT),
     (Role.DEPARTMENT_STAFF, DISTRICT),
@@ -48,10 +56,12 @@ DEMO_ROLES = [
     (Role.SECURITY_ADMIN, DISTRICT),
     (Role.SYSTEM_ADMIN, DISTRICT),
 ]
+# The outside system whose Open311 key demo-accounts.json holds.
+OPEN311_NAME = "演示外部系统"
 
 
-def load_demo(home: Path, residents: int = 0, out=print) -> list[dict]:
-    """Prepare the demo in the database of `home`; returns the demo accounts."""
+def load_demo(home: Path, residents: int = 0, cases: int = 0, out=print) -> list[dict]:
+    """Prepare the demo in the database of `home`; returns the demo accounts and the Open311 key."""
     out(f"Divisions: {geo_actions.import_divisions(DATA / 'divisions', DISTRICT)} rows (Shibei and above).")
     district = Division.objects.get(code=DISTRICT)
     if not district.geometry:
@@ -66,11 +76,63 @@ def load_demo(home: Path, residents: int = 0, out=print) -> list[dict]:
     for account in accounts:
         user = User.objects.get(username=account["username"])
         core_actions.assign_role(None, user, account["role"], account["scope"])
+    staff_units(district)
+    accounts.append(open311_key(home))
     (home / "demo-accounts.json").write_text(json.dumps(accounts, ensure_ascii=False, indent=2))
     (home / "demo-accounts.json").chmod(0o600)
     if residents:
         load_residents(district, residents, out)
+    if cases:
+        load_cases(district, cases, out)
     return accounts
+
+
+def staff_units(district: Division) -> None:
+    """The demo accounts' places in the case loop: the grid head leads 贮水山社区's centre (its desk) with
+    the grid worker as a member, the street and district admins lead their centres, the department staff
+    leads the district's urban-management department. Adds nothing when they are there already."""
+    people = {u.username: u for u in User.objects.filter(username__in=[r.value for r, _node in DEMO_ROLES])}
+    community, street = Division.objects.get(code=COMMUNITY), Division.objects.get(code=STREET)
+    routing.ensure_departments(district)
+    for unit, members in (
+        (routing.centre(community), [(people[Role.GRID_HEAD], True), (people[Role.GRID_WORKER], False)]),
+        (routing.centre(street), [(people[Role.STREET_ADMIN], True)]),
+        (routing.centre(district), [(people[Role.DISTRICT_ADMIN], True)]),
+        (routing.department(district, Department.URBAN_MANAGEMENT), [(people[Role.DEPARTMENT_STAFF], True)]),
+    ):
+        cases_module.add_members(unit, members)
+
+
+def open311_key(home: Path) -> dict:
+    """The demo's Open311 key: the one in demo-accounts.json while its client is active, else a new one."""
+    key = _known(home).get("open311", {}).get("api_key", "")
+    if not key or not Open311Client.objects.filter(key_hash=hash_token(key), revoked_at=None).exists():
+        _client, key = case_actions.issue_open311_key(None, OPEN311_NAME)
+    return {"username": "open311", "role": "open311_client", "api_key": key}
+
+
+def load_cases(district: Division, cases: int, out=print, around_demo: bool = True) -> None:
+    """A year of `cases` generated cases, unless the district has some; see `demo.cases`.
+
+    Open311 cases come from the demo's outside system; with `around_demo` a third of the cases lie in the
+    demo accounts' street, otherwise they spread over the district by households.
+    """
+    t0 = time.perf_counter()
+    accounts = {u.username: u for u in User.objects.filter(username__in=[r.value for r, _node in DEMO_ROLES])}
+    client = Open311Client.objects.filter(name=OPEN311_NAME, revoked_at=None).order_by("-created_at").first()
+    totals = cases_module.load_cases(
+        district, cases, demo_grid=GRID, accounts=accounts, client=client, around_demo=around_demo, out=out
+    )
+    if totals is None:
+        out("Cases: the district has cases already; left as they are.")
+    else:
+        out(cases_module.summary(totals, time.perf_counter() - t0))
+
+
+def _known(home: Path) -> dict:
+    """The entries of demo-accounts.json by username (none before the first run)."""
+    path = home / "demo-accounts.json"
+    return {a["username"]: a for a in json.loads(path.read_text())} if path.exists() else {}
 
 
 def load_residents(district: Division, residents: int, out=print) -> None:
@@ -162,8 +224,7 @@ def _team(rng: random.Random, officer: tuple[str, str]) -> list[dict]:
 
 def ensure_users(home: Path) -> list[dict]:
     """One account per demo role; passwords kept in demo-accounts.json so re-runs keep them."""
-    path = home / "demo-accounts.json"
-    known = {a["username"]: a for a in json.loads(path.read_text())} if path.exists() else {}
+    known = _known(home)
     rng = random.Random(SEED + 1)
     accounts = []
     for role, node in DEMO_ROLES:

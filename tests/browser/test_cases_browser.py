@@ -25,7 +25,7 @@ from anju.core.roles import Role
 from anju.geo.models import Division
 from tests.browser.test_pages import path_is, sign_in, sign_out, zh
 from tests.cases.conftest import OWN_COMMUNITY
-from tests.cases.test_pages import keep_media_in, png
+from tests.cases.test_pages import png
 from tests.conftest import OWN_GRID
 
 pytestmark = pytest.mark.browser
@@ -50,8 +50,7 @@ def wait_for_case_map(page) -> None:
     assert the_map.get_attribute("data-state") == "ready", page.locator(".alert-error").all_inner_texts()
 
 
-def test_worker_reports_on_the_map_and_the_desk_dispatches(page, district, make_user, settings, tmp_path, js_errors):
-    keep_media_in(settings, tmp_path / "media")
+def test_worker_reports_on_the_map_and_the_desk_dispatches(page, district, make_user, media, tmp_path, js_errors):
     desk = make_user(Role.GRID_HEAD, OWN_COMMUNITY)
     worker = make_user(Role.GRID_WORKER, OWN_GRID)
     centre = routing.centre(Division.objects.get(code=OWN_COMMUNITY))

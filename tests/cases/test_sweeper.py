@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from anju.cases import actions, sweeper
 from anju.cases.models import Case, CaseEvent, State, Supervision
@@ -176,3 +178,11 @@ def test_cases_without_a_running_clock_are_left_alone(desks, worker, state):
 
 def test_the_sweep_is_a_periodic_task():
     assert periodic.SCHEDULE["cases.sweep"].task is sweeper.sweep_task
+
+
+def test_the_worker_queues_the_sweep_every_five_minutes(db):
+    now = timezone.now()
+    assert "cases.sweep" in periodic.queue_due(now)
+    assert "cases.sweep" not in periodic.queue_due(now + timedelta(minutes=4))
+    assert "cases.sweep" in periodic.queue_due(now + timedelta(minutes=5, seconds=1))
+    assert DBTaskResult.objects.filter(task_path__endswith="sweep_task").count() == 2
