@@ -261,10 +261,15 @@ class History:
         original_history = duplicate_of if isinstance(duplicate_of, History) else None
         if reason == "duplicate":
             original = duplicate_of.case if original_history else duplicate_of
-            if original is None or original is self.case:
+            if original is None:
                 raise InvalidField("duplicate_of", _("Name the case this one repeats."))
-            if original.duplicate_of is not None:
+            # Followed to the first report of the chain, as the live step does.
+            seen = set()
+            while original.duplicate_of is not None and id(original) not in seen:
+                seen.add(id(original))
                 original, original_history = original.duplicate_of, None
+            if original is self.case:
+                raise InvalidField("duplicate_of", _("That case repeats this one."))
             self.case.duplicate_of = original
             data["duplicate_of"] = Numbered("%(number)s", original)
             note = note or Numbered(_("Same as case %(number)s."), original)
@@ -339,11 +344,7 @@ class History:
         c = self.case
         if c.extension_requested:
             raise Conflict(_("An extension is already waiting for a decision."))
-        try:
-            workcalendar.parse_limit(limit)
-        except ValueError:
-            raise InvalidField("limit", _("Give the extra time as working hours or days, e.g. 8h or 2d.")) from None
-        c.extension_requested, c.extension_reason = limit.strip(), _required(note)[:300]
+        c.extension_requested, c.extension_reason = lifecycle.clean_extension(limit), _required(note)[:300]
         self._move("extend", c.state, at, actor, by, note, {"limit": c.extension_requested}, restart=False)
 
     def _approve_extension(self, at, actor, by, note, approve=True):
@@ -390,8 +391,7 @@ class History:
         c.level = above
         c.unit, c.assignee = self.places.default_unit(c, above), None
         c.escalation_count += 1
-        handling = (State.DISPATCHED, State.HANDLING, State.REPORTED_BACK)
-        to_state = State.REGISTERED if c.state in handling else c.state
+        to_state = State.REGISTERED if c.state in lifecycle.REDISPATCH_ON_ESCALATION else c.state
         data = {"from_level": old_level, "to_level": above, "from": old_unit.code, "to": c.unit.code}
         self._move("escalate", to_state, at, actor, by, _required(note), data)
 

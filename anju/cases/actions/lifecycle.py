@@ -40,6 +40,9 @@ from anju.core.notify import notify
 from anju.core.roles import Perm
 from anju.core.uploads import clean_photo
 
+# An escalated case in these states goes back to the new level's desk to be dispatched again; work
+# reported back stays reported back.
+REDISPATCH_ON_ESCALATION = (State.DISPATCHED, State.HANDLING)
 # A closed case may be reopened for this long.
 REOPEN_DAYS = 7
 DESK, UNIT, CHECKER = "desk", "unit", "checker"
@@ -356,19 +359,23 @@ def resume(case, actor, now, note="", **rest):
     return record_event(case, actor, "resume", from_state, note, now=now)
 
 
-def extend(case, actor, now, note="", limit="", **rest):
-    """The unit asks for more time ("2d", "8h"); the desk decides."""
-    _expect(case, "extend")
-    if case.extension_requested:
-        raise Conflict(_("An extension is already waiting for a decision."))
-    # Kept without spaces: "2 d" and "2d" are the same request, and the column holds 8 characters.
+def clean_extension(limit) -> str:
+    """More time as asked for: "2d", "8h" (positive, spaces dropped: the column holds 8 characters)."""
     limit = "".join(str(limit or "").split())
     try:
         if workcalendar.parse_limit(limit) <= 0 or len(limit) > 8:
             raise ValueError(limit)
     except ValueError:
         raise InvalidField("limit", _("Give the extra time as working hours or days, e.g. 8h or 2d.")) from None
-    case.extension_requested, case.extension_reason = limit, _note_required(note)[:300]
+    return limit
+
+
+def extend(case, actor, now, note="", limit="", **rest):
+    """The unit asks for more time ("2d", "8h"); the desk decides."""
+    _expect(case, "extend")
+    if case.extension_requested:
+        raise Conflict(_("An extension is already waiting for a decision."))
+    case.extension_requested, case.extension_reason = clean_extension(limit), _note_required(note)[:300]
     event = _move(case, actor, "extend", case.state, now, note, {"limit": case.extension_requested}, restart=False)
     tell_desk(case, _("Case %(number)s: more time asked for") % {"number": case.number}, note)
     return event
@@ -442,7 +449,7 @@ def escalate(case, actor, now, note="", **rest):
     case.escalation_count += 1
     # Work not yet done waits on the new desk to be dispatched again; a case handled and waiting for its
     # check or its closing stays where it is, for the new level to check or close.
-    to_state = State.REGISTERED if case.state in (State.DISPATCHED, State.HANDLING) else case.state
+    to_state = State.REGISTERED if case.state in REDISPATCH_ON_ESCALATION else case.state
     event = _move(
         case,
         actor,
