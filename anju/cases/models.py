@@ -13,6 +13,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -64,6 +65,8 @@ STAGE_OF = {
     State.CHECKED: Stage.CLOSE,
 }
 OPEN_STATES = frozenset(STAGE_OF) | {State.SUSPENDED}
+# The same, as plain sorted values (fixed in the partial index's migration).
+OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
 FINAL_STATES = frozenset({State.CLOSED, State.REJECTED})
 
 
@@ -312,6 +315,13 @@ class Case(models.Model):
             # Scoped reads filter on a path prefix: the pattern operator class lets PostgreSQL use
             # the index for LIKE 'x%' under any collation.
             models.Index(fields=["path"], name="case_path_prefix", opclasses=["varchar_pattern_ops"]),
+            # The inbox counts open cases under a path: a partial index holds only those.
+            models.Index(
+                fields=["path"],
+                name="case_open_path",
+                opclasses=["varchar_pattern_ops"],
+                condition=Q(state__in=OPEN_STATE_VALUES),
+            ),
             models.Index(fields=["path", "reported_at"]),
             models.Index(fields=["unit", "state"]),
             models.Index(fields=["state", "warn_at"]),
