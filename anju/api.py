@@ -92,3 +92,8 @@ from anju.cases.api_indicators import router as cases_indicators_router  # noqa:
 
 api.add_router("", cases_router)
 api.add_router("", cases_indicators_router)
+from anju.disputes.api import router as disputes_router  # noqa: E402
+from anju.disputes.api_indicators import router as disputes_indicators_router  # noqa: E402
+
+api.add_router("", disputes_router)
+api.add_router("", disputes_indicators_router)

@@ -56,11 +56,13 @@ def _faults(errors: list[str]) -> int:
 def cmd_demo(args) -> int:
     home = _prepare_home(args.home)
     _migrate()
-    from anju.demo.cases import default_count
+    from anju.demo import cases as demo_cases
+    from anju.demo import disputes as demo_disputes
     from anju.demo.loader import load_demo
 
-    cases = default_count(args.residents) if args.cases is None else args.cases
-    accounts = load_demo(home, residents=args.residents, cases=cases, out=print)
+    cases = demo_cases.default_count(args.residents) if args.cases is None else args.cases
+    disputes = demo_disputes.default_count(args.residents) if args.disputes is None else args.disputes
+    accounts = load_demo(home, residents=args.residents, cases=cases, out=print, disputes=disputes)
     print(f"\nDemo accounts (also in {home / 'demo-accounts.json'}):")
     for a in accounts:
         # The Open311 entry has an API key instead of a password, and no scope.
@@ -180,11 +182,12 @@ def cmd_sla(args) -> int:
     _migrate()
     from django.utils import timezone
 
-    from anju.cases.sweeper import sweep
+    from anju.core.deadlines import sweep_all
 
     now = now or timezone.now()
-    done = sweep(now)
-    print(f"Sweep at {timezone.localtime(now):%Y-%m-%d %H:%M %Z}: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+    for name, done in sweep_all(now).items():
+        counts = ", ".join(f"{k} {v}" for k, v in done.items())
+        print(f"Sweep of {name} at {timezone.localtime(now):%Y-%m-%d %H:%M %Z}: {counts}")
     return 0
 
 
@@ -206,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--cases", type=int, help="a year of synthetic cases (default: 12 per 100 residents, 6,000 for 50,000; 0: none)"
+    )
+    p.add_argument(
+        "--disputes",
+        type=int,
+        help="a year of synthetic disputes (default: 1 per 100 residents, 500 for 50,000; 0: none)",
     )
     p.set_defaults(func=cmd_demo)
 
@@ -254,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "residents", 0) < 0:
         print("--residents must be 0 or more", file=sys.stderr)
         return 2
-    if (getattr(args, "cases", 0) or 0) < 0:
-        print("--cases must be 0 or more", file=sys.stderr)
-        return 2
+    for option in ("cases", "disputes"):
+        if (getattr(args, option, 0) or 0) < 0:
+            print(f"--{option} must be 0 or more", file=sys.stderr)
+            return 2
     return args.func(args)
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "anju.geo",
     "anju.registry",
     "anju.cases",
+    "anju.disputes",
     "anju.demo",
 ]
 
@@ -166,7 +167,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint and fontTools report each rendering step at INFO: only their warnings (a missing font, say) matter.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # Production sets 90 (等保 level 3); the embedded default does not age passwords.

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("anju.geo.urls")),
     path("", include("anju.registry.urls")),
     path("", include("anju.cases.urls")),
+    path("", include("anju.disputes.urls")),
 ]

@@ -54,6 +54,7 @@ from anju.geo.imports import division_path
 from anju.geo.models import LEVEL_BY_LENGTH, Division, Grid
 from tests.cases.matrix import case_endpoints
 from tests.conftest import OTHER_GRID, OWN_GRID, login, square, token_client
+from tests.disputes import matrix as disputes_matrix
 from tests.registry.matrix import registry_endpoints
 
 DISTRICT = "370203"
@@ -162,6 +163,7 @@ ENDPOINTS: list[Endpoint] = [
 
 ENDPOINTS += registry_endpoints(Endpoint, grid_pick)
 ENDPOINTS += case_endpoints(Endpoint, grid_pick)
+ENDPOINTS += disputes_matrix.dispute_endpoints(Endpoint, grid_pick, division_pick)
 
 ROLE_CASES: list[tuple[str, str]] = [
     (Role.DISTRICT_ADMIN, DISTRICT),
@@ -325,3 +327,54 @@ def test_grid_lists_refuse_a_user_without_role(matrix_district, make_user):
     client, auth = token_client(make_user(None))
     assert client.get("/api/v1/grids", **auth).status_code == 404
     assert client.get("/api/v1/grids?format=geojson", **auth).status_code == 404
+
+
+READING_ROLES = [(role, node) for role, node in ROLE_CASES if role in disputes_matrix.READERS]
+
+
+@pytest.mark.parametrize(("role", "node"), READING_ROLES, ids=[f"{r}@{n}" for r, n in READING_ROLES])
+def test_dispute_parties_are_masked_unless_the_reader_may_mediate(matrix_district, make_user, role, node):
+    """Who reads a dispute in their area sees its parties' phones in full only if they may mediate it:
+    managers always, mediating roles while it is at the first level (here: an ordinary dispute in the
+    room level), nobody else (here also: a difficult one, gone to the expert pool)."""
+    from anju.disputes.actions import intake
+
+    grid = Grid.objects.get(code=OWN_GRID)
+    user = make_user(role, node)
+    for grade in ("ordinary", "difficult"):
+        dispute = intake.record_dispute(None, disputes_matrix.dispute_data(grid, grade=grade))
+        expected = "full" if disputes_matrix.sees_phones(role, dispute.level) else "masked"
+        page = login(user).get(f"/disputes/{dispute.number}/")
+        assert page.status_code == 200
+        assert disputes_matrix.phones_shown(page.content.decode()) == expected, (grade, dispute.level)
+        client, auth = token_client(user)
+        answer = client.get(f"/api/v1/disputes/{dispute.number}", **auth)
+        assert answer.status_code == 200
+        assert disputes_matrix.phones_shown(answer.content.decode()) == expected, (grade, dispute.level)
+
+
+@pytest.mark.parametrize(("role", "node"), ROLE_CASES, ids=[f"{r}@{n}" for r, n in ROLE_CASES])
+def test_dispute_lists_hold_exactly_the_scope(matrix_district, make_user, role, node):
+    """The list page and the API list show a reader every dispute under their node and none outside it;
+    a role without disputes.view is shown none."""
+    from anju.disputes.models import Dispute
+
+    disputes_matrix.place_disputes()
+    user = make_user(role, node)
+    expected = set(Dispute.objects.filter(path__startswith=_path_of(node)).values_list("number", flat=True))
+    if role not in disputes_matrix.READERS:
+        expected = set()
+    assert role not in disputes_matrix.READERS or expected != set(Dispute.objects.values_list("number", flat=True))
+    page = login(user).get("/disputes/")
+    listed = set(re.findall(r'href="/disputes/(JF\d+)/"', page.content.decode())) if page.status_code == 200 else set()
+    assert page.status_code in (200, 404) and listed == expected
+    client, auth = token_client(user)
+    answer = client.get("/api/v1/disputes", **auth)
+    assert answer.status_code in (200, 404)
+    numbers = {d["number"] for d in _items(answer.json())} if answer.status_code == 200 else set()
+    assert numbers == expected
+
+
+def _items(body) -> list:
+    """The rows of a list answer, plain or paginated ({"items": [...]})."""
+    return body["items"] if isinstance(body, dict) else body

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from anju.core.scope import ScopedQuerySet
+from anju.core.timeline import TimelineEvent
 
 
 class Level(models.TextChoices):
@@ -345,21 +346,10 @@ class Case(models.Model):
         return STAGE_OF.get(self.state)
 
 
-class CaseEvent(models.Model):
+class CaseEvent(TimelineEvent):
     """One step on a case's timeline: who did what, when, from which state to which, and why."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # "system" for the sweeper, "public" for the reporter's link, the client's name for Open311.
-    username = models.CharField(max_length=150)
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16, blank=True)
-    note = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

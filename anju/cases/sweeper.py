@@ -14,6 +14,7 @@ from django_tasks import task
 
 from anju.cases.actions import lifecycle, ratings
 from anju.cases.models import FINAL_STATES, STAGE_OF, Case, Summons, SummonsState, Supervision
+from anju.core import deadlines
 from anju.core.notify import notify
 from anju.core.periodic import every
 
@@ -23,13 +24,8 @@ RELATED = ("category", "unit", "community", "street", "district", "assignee")
 def _card(case: Case, colour: str, now) -> bool:
     """Give the card unless another pass did; True when this pass gave it."""
     with transaction.atomic():
-        if (
-            not Case.objects.filter(pk=case.pk, due_at=case.due_at)
-            .exclude(supervision=colour)
-            .update(supervision=colour)
-        ):
+        if not deadlines.claim_card(Case, case, colour):
             return False
-        case.supervision = colour
         lifecycle.record_event(case, None, colour, case.state, data={"due_at": case.due_at.isoformat()}, now=now)
     if colour == Supervision.YELLOW:
         subject = _("Yellow card: case %(number)s is near its time limit")
@@ -49,6 +45,7 @@ def _card(case: Case, colour: str, now) -> bool:
     return True
 
 
+@deadlines.register_sweep("cases")
 def sweep(now=None) -> dict:
     """One pass at `now`; returns what it did."""
     now = now or timezone.now()

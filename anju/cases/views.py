@@ -52,6 +52,7 @@ from anju.cases.models import (
 from anju.core import scope
 from anju.core.errors import ActionError
 from anju.core.roles import Perm, Role
+from anju.disputes import queries as dispute_queries
 from anju.geo import queries as geo_queries
 from anju.geo.models import Level as DivisionLevel
 from anju.registry.forms import attempt
@@ -345,6 +346,9 @@ def _case_page(request, case: Case, status: int = 200, bound: dict | None = None
         "can_merge": "reject" in allowed,
         "merged": queries.cases(user).filter(duplicate_of=case),
         "show_grid": case.grid_id is not None and scope.has_perm(user, Perm.GEO_VIEW, case.grid.path),
+        # Disputes taken in from this case, and whether the reader may take it in for mediation.
+        "disputes": dispute_queries.disputes(user).filter(cases=case),
+        "can_mediate": scope.has_perm(user, Perm.DISPUTES_RECORD, case.path),
     }
     return render(request, "cases/case.html", context, status=status)
 

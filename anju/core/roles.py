@@ -50,6 +50,10 @@ class Perm:
     CASES_DISPATCH = "cases.dispatch"  # accept, register, dispatch, close... at the level the role is held on
     CASES_CHECK = "cases.check"  # check on the spot that a case was handled
     CASES_MANAGE = "cases.manage"  # categories, routing rules, units, the calendar, Open311 clients
+    DISPUTES_VIEW = "disputes.view"  # disputes in scope, parties masked
+    DISPUTES_RECORD = "disputes.record"  # take in a dispute (110, walk-in, field, hotline)
+    DISPUTES_MEDIATE = "disputes.mediate"  # take the mediation steps on disputes in scope
+    DISPUTES_MANAGE = "disputes.manage"  # rooms, mediators, assignment, dossier review, the station's reports
 
 
 # Handling a dispatched case is open to the members of its unit, whatever their role.
@@ -59,18 +63,23 @@ _REGISTRY = {Perm.REGISTRY_VIEW}
 _FIELD = _REGISTRY | {Perm.REGISTRY_COLLECT, Perm.REGISTRY_UNMASK}
 _POLICE = _FIELD | {Perm.REGISTRY_VERIFY, Perm.REGISTRY_MANAGE}
 _ADMIN = _REGISTRY | {Perm.GEO_MANAGE, Perm.REGISTRY_MANAGE, Perm.CASES_DISPATCH, Perm.CASES_MANAGE}
+# Disputes: who takes them in, who mediates (the 110 officer on the spot, the community room, the
+# mediators), who runs the station's mediation work and the street's joint mediation.
+_DISPUTE_INTAKE = {Perm.DISPUTES_VIEW, Perm.DISPUTES_RECORD}
+_MEDIATE = _DISPUTE_INTAKE | {Perm.DISPUTES_MEDIATE}
+_DISPUTE_LEAD = _MEDIATE | {Perm.DISPUTES_MANAGE}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.DISTRICT_ADMIN: frozenset(_WORKING | _ADMIN),
-    Role.STREET_ADMIN: frozenset(_WORKING | _ADMIN),
-    Role.STATION_CHIEF: frozenset(_WORKING | _POLICE | {Perm.CASES_CHECK}),
-    Role.OFFICER: frozenset(_WORKING | _POLICE | {Perm.CASES_CHECK}),
-    Role.AUXILIARY: frozenset(_WORKING | _FIELD | {Perm.CASES_CHECK}),
-    Role.GRID_WORKER: frozenset(_WORKING | _FIELD | {Perm.CASES_CHECK}),
-    # The grid head (often the community's secretary) runs the community's case desk.
-    Role.GRID_HEAD: frozenset(_WORKING | _REGISTRY | {Perm.CASES_DISPATCH, Perm.CASES_CHECK}),
-    Role.MEDIATOR: frozenset(_WORKING | _REGISTRY),
+    Role.DISTRICT_ADMIN: frozenset(_WORKING | _ADMIN | _DISPUTE_LEAD),
+    Role.STREET_ADMIN: frozenset(_WORKING | _ADMIN | _DISPUTE_LEAD),
+    Role.STATION_CHIEF: frozenset(_WORKING | _POLICE | _DISPUTE_LEAD | {Perm.CASES_CHECK}),
+    Role.OFFICER: frozenset(_WORKING | _POLICE | _MEDIATE | {Perm.CASES_CHECK}),
+    Role.AUXILIARY: frozenset(_WORKING | _FIELD | _DISPUTE_INTAKE | {Perm.CASES_CHECK}),
+    Role.GRID_WORKER: frozenset(_WORKING | _FIELD | _DISPUTE_INTAKE | {Perm.CASES_CHECK}),
+    # The grid head (often the community's secretary) runs the community's case desk and mediation room.
+    Role.GRID_HEAD: frozenset(_WORKING | _REGISTRY | _MEDIATE | {Perm.CASES_DISPATCH, Perm.CASES_CHECK}),
+    Role.MEDIATOR: frozenset(_WORKING | _REGISTRY | _MEDIATE),
     # The hotline and command centre: takes calls and dispatches cases.
-    Role.DISPATCHER: frozenset(_WORKING | _REGISTRY | {Perm.CASES_DISPATCH}),
+    Role.DISPATCHER: frozenset(_WORKING | _REGISTRY | _DISPUTE_INTAKE | {Perm.CASES_DISPATCH}),
     Role.DEPARTMENT_STAFF: frozenset(_WORKING),
     Role.VOLUNTEER: frozenset(_WORKING),
     Role.AUDITOR: frozenset({Perm.AUDIT_VIEW}),

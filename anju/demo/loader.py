@@ -1,5 +1,5 @@
-"""The demo district: real Shibei divisions and outline, generated grids, teams, accounts, residents and a
-year of cases.
+"""The demo district: real Shibei divisions and outline, generated grids, teams, accounts, residents, a
+year of cases and a year of disputes.
 
 Everything goes through the same actions an operator uses, so the demo is audited like real work.
 Re-running finds what exists and adds nothing twice.
@@ -22,6 +22,7 @@ from anju.core.models import User
 from anju.core.passwords import generate_password
 from anju.core.roles import Role
 from anju.demo import cases as cases_module
+from anju.demo import disputes as disputes_module
 from anju.demo import residents as residents_module
 from anju.demo.names import mobile, person_name
 from anju.demo.tessellation import grids_for, partition, split_households
@@ -60,7 +61,7 @@ DEMO_ROLES = [
 OPEN311_NAME = "演示外部系统"
 
 
-def load_demo(home: Path, residents: int = 0, cases: int = 0, out=print) -> list[dict]:
+def load_demo(home: Path, residents: int = 0, cases: int = 0, out=print, disputes: int = 0) -> list[dict]:
     """Prepare the demo in the database of `home`; returns the demo accounts and the Open311 key."""
     out(f"Divisions: {geo_actions.import_divisions(DATA / 'divisions', DISTRICT)} rows (Shibei and above).")
     district = Division.objects.get(code=DISTRICT)
@@ -84,6 +85,8 @@ def load_demo(home: Path, residents: int = 0, cases: int = 0, out=print) -> list
         load_residents(district, residents, out)
     if cases:
         load_cases(district, cases, out)
+    if disputes:
+        load_disputes(district, disputes, out)
     return accounts
 
 
@@ -127,6 +130,18 @@ def load_cases(district: Division, cases: int, out=print, around_demo: bool = Tr
         out("Cases: the district has cases already; left as they are.")
     else:
         out(cases_module.summary(totals, time.perf_counter() - t0))
+
+
+def load_disputes(district: Division, disputes: int, out=print) -> None:
+    """Mediation rooms, mediators and a year of `disputes` disputes, unless the district has some; see
+    `demo.disputes`."""
+    t0 = time.perf_counter()
+    accounts = {u.username: u for u in User.objects.filter(username__in=[r.value for r, _node in DEMO_ROLES])}
+    totals = disputes_module.load_disputes(district, disputes, accounts, out=out)
+    if totals is None:
+        out("Disputes: the district has disputes already; left as they are.")
+    else:
+        out(disputes_module.summary(totals, time.perf_counter() - t0))
 
 
 def _known(home: Path) -> dict:

@@ -26,7 +26,7 @@ def _text(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip() if value is not None else ""
 
 
-def _validated(field: str, check, value):
+def validated(field: str, check, value):
     try:
         return check(value)
     except ValidationError as exc:
@@ -82,7 +82,7 @@ def clean_phone(value, field: str = "phone", *, required: bool = False) -> str:
         if required:
             raise InvalidField(field, _("A phone number is required."))
         return ""
-    return _validated(field, validators.validate_phone, value)
+    return validated(field, validators.validate_phone, value)
 
 
 def clean_person(data: dict, *, partial: bool = False) -> dict:
@@ -113,7 +113,7 @@ def clean_person(data: dict, *, partial: bool = False) -> dict:
     kind = out.get("kind")
     id_text = _text(data.get("id_number"))
     if id_text:
-        parsed = _validated("id_number", validators.parse_id_number, id_text)
+        parsed = validated("id_number", validators.parse_id_number, id_text)
         out.update(id_number=parsed.number, sex=parsed.sex, birth_date=parsed.birth_date)
         if not data.get("hukou_place") and kind == PersonKind.REGISTERED:
             out["hukou_place"] = parsed.region_name
@@ -170,7 +170,7 @@ def clean_organization(data: dict, *, partial: bool = False) -> dict:
             raise InvalidField("name", _("At most %(n)d characters.") % {"n": 120})
         out["name"] = name
     if "uscc" in data:
-        out["uscc"] = _validated("uscc", validators.validate_uscc, data["uscc"]) if data.get("uscc") else None
+        out["uscc"] = validated("uscc", validators.validate_uscc, data["uscc"]) if data.get("uscc") else None
     if "kind" in data or not partial:
         out["kind"] = clean_choice(data.get("kind") or OrganizationKind.OTHER, "kind", OrganizationKind)
     if "legal_representative" in data:
@@ -191,7 +191,7 @@ def clean_plate(value, kind: str | None = None) -> tuple[str, str]:
     """(plate, kind): the normalised plate and its kind; `kind` "ebike" asks for an e-bike plate."""
     if kind:
         kind = clean_choice(kind, "kind", VehicleKind)
-    plate = _validated(
+    plate = validated(
         "plate", lambda v: validators.validate_plate(v, ebike=(kind == VehicleKind.EBIKE) if kind else None), value
     )
     return plate.number, plate.kind

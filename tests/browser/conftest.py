@@ -7,9 +7,12 @@ they fail instead, so that they can never silently vanish.
 
 import importlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -88,6 +91,40 @@ def browser():
             del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# --- The live server ------------------------------------------------------------------------------
+#
+# On SQLite the test database lives in memory, and the live server's request threads all use the
+# test thread's one connection. Two requests at once (a page's map asking for grids while the session
+# is saved) then interleave their savepoints on it, and one fails with "no such savepoint". A real
+# deployment has a connection per thread; here requests take turns, which is what that one
+# connection allows. On PostgreSQL each thread has its own connection and requests stay parallel.
+
+
+class _OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time when threads share an in-memory database."""
+
+    _turn = threading.Lock()
+
+    def set_app(self, application):
+        if self.connections_override:
+            inner = application
+
+            def application(environ, start_response):
+                with self._turn:
+                    return inner(environ, start_response)
+
+        super().set_app(application)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_takes_turns_on_sqlite():
+    """Put the turn-taking server in place before pytest-django's live_server starts."""
+    previous = LiveServerThread.server_class
+    LiveServerThread.server_class = _OneRequestAtATime
+    yield
+    LiveServerThread.server_class = previous
 
 
 # --- The database ----------------------------------------------------------------------------------

@@ -120,13 +120,14 @@ def inbox(user, subject: str, **values) -> list:
 
 @pytest.fixture
 def sla_sweep(tmp_path, monkeypatch, capsys):
-    """Run `anju sla sweep ARGS` in this process (same database); returns the counts it printed."""
+    """Run `anju sla sweep ARGS` in this process (same database); returns the counts it printed for cases."""
     monkeypatch.setenv("ANJU_HOME", str(tmp_path / "home"))
     before = current_ip.get()
 
     def run(*args: str) -> dict:
         assert cli.main(["sla", "sweep", *args]) == 0
-        return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", capsys.readouterr().out.split(": ", 1)[1])}
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Sweep of cases"))
+        return {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", line.split(": ", 1)[1])}
 
     yield run
     current_ip.set(before)

@@ -185,4 +185,4 @@ def test_the_worker_queues_the_sweep_every_five_minutes(db):
     assert "cases.sweep" in periodic.queue_due(now)
     assert "cases.sweep" not in periodic.queue_due(now + timedelta(minutes=4))
     assert "cases.sweep" in periodic.queue_due(now + timedelta(minutes=5, seconds=1))
-    assert DBTaskResult.objects.filter(task_path__endswith="sweep_task").count() == 2
+    assert DBTaskResult.objects.filter(task_path="anju.cases.sweeper.sweep_task").count() == 2

@@ -37,7 +37,7 @@ from anju.cases.models import (
     Unit,
     UnitMember,
 )
-from anju.core import audit, workcalendar
+from anju.core import audit, timeline, workcalendar
 from anju.core.errors import ActionError, Conflict, InvalidField
 from anju.core.roles import Perm
 from anju.geo.models import Grid
@@ -137,7 +137,7 @@ class History:
     # --- The timeline ------------------------------------------------------------------------------
 
     def _event(self, action, from_state, at, actor, by="", note="", data=None) -> CaseEvent:
-        username = lifecycle.actor_name(actor, by or "system")
+        username = timeline.actor_name(actor, by or "system")
         return self._record(action, from_state, at, getattr(actor, "pk", None), username, note, data)
 
     def _record(self, action, from_state, at, actor_id, username, note, data) -> CaseEvent:

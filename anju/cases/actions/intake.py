@@ -132,6 +132,26 @@ def metres(a: Case, b: Case) -> float:
     return 2 * EARTH_RADIUS * math.asin(math.sqrt(h))
 
 
+def clean_place(data: dict) -> dict:
+    """lng, lat and address from a point or an address (at least one); without a point, the registry's
+    standard address that matches the text places it (`standard`, else "")."""
+    point = clean_point(data.get("lng"), data.get("lat"))
+    address = str(data.get("address") or "").strip()[:200]
+    if point is None and not address:
+        raise InvalidField("lng", _("Give the place: a point on the map or an address."))
+    standard = ""
+    if point is None:
+        found = locate_address(address)
+        if found:
+            point, standard = found[:2], found[2][:200]
+    return {
+        "lng": point[0] if point else None,
+        "lat": point[1] if point else None,
+        "address": address,
+        "standard": standard,
+    }
+
+
 def clean_report(data: dict) -> dict:
     """Category, description, place and the reporter's contact of a new case, validated."""
     category = clean_category(data.get("category"))
@@ -140,23 +160,16 @@ def clean_report(data: dict) -> dict:
         raise InvalidField("description", _("Say what the problem is."))
     if len(description) > MAX_DESCRIPTION:
         raise InvalidField("description", _("At most 2,000 characters."))
-    point = clean_point(data.get("lng"), data.get("lat"))
-    address = str(data.get("address") or "").strip()[:200]
-    if point is None and not address:
-        raise InvalidField("lng", _("Give the place: a point on the map or an address."))
-    if point is None:
-        found = locate_address(address)
-        if found:
-            point, address = found[:2], found[2][:200]
+    place = clean_place(data)
     name = str(data.get("reporter_name") or "").strip()[:64]
     phone = cleaning.clean_phone(data.get("reporter_phone"), "reporter_phone")
     email = str(data.get("reporter_email") or "").strip()[:120]
     return {
         "category": category,
         "description": description,
-        "lng": point[0] if point else None,
-        "lat": point[1] if point else None,
-        "address": address,
+        "lng": place["lng"],
+        "lat": place["lat"],
+        "address": place["standard"] or place["address"],
         "reporter_name": name,
         "reporter_phone": phone,
         "reporter_email": email,

@@ -33,7 +33,7 @@ from anju.cases.models import (
     Unit,
     UnitMember,
 )
-from anju.core import audit, scope, workcalendar
+from anju.core import scope, timeline, workcalendar
 from anju.core.errors import Conflict, InvalidField
 from anju.core.models import User
 from anju.core.notify import notify
@@ -114,33 +114,24 @@ def _late(case: Case, now) -> bool:
 # --- Events ----------------------------------------------------------------------------------------
 
 
-def actor_name(actor, fallback: str = "system") -> str:
-    return actor.username if actor is not None else fallback
-
-
 def record_event(case, actor, action, from_state, note="", data=None, photos=(), by="", now=None) -> CaseEvent:
     """The timeline event and the audit row of one step; photos are attached to the event."""
-    event = CaseEvent.objects.create(
-        case=case,
-        at=now or timezone.now(),
-        actor=actor,
-        username=actor_name(actor, by or "system"),
-        action=action,
-        from_state=from_state,
-        to_state=case.state,
+    event = timeline.record(
+        CaseEvent,
+        "case",
+        case,
+        actor,
+        action,
+        from_state,
+        prefix="case",
+        number=case.number,
         note=note,
-        data=data or {},
+        data=data,
+        by=by,
+        now=now,
     )
     for photo in photos:
         CasePhoto.objects.create(case=case, event=event, file=photo)
-    audit.record(
-        f"case.{action}",
-        user=actor,
-        username=actor_name(actor, by or "system"),
-        obj=case,
-        object_id=case.number,
-        detail={"from": from_state, "to": case.state, **({"data": data} if data else {})},
-    )
     return event
 
 
