@@ -102,6 +102,13 @@ def check_escalations_and_repeats():
     assert escalated.filter(level=Level.JOINT).exists()
     assert Dispute.objects.exclude(repeat_of=None).exists()
     assert Dispute.objects.filter(first_level=Level.ON_SPOT).exists()
+    # Settled at the scene: accepted, parties told, minutes and agreement at one moment, by the officer.
+    at_the_scene = Dispute.objects.filter(settled_level=Level.ON_SPOT, escalation_count=0)
+    assert at_the_scene.exists()
+    for d in at_the_scene[:5]:
+        steps = list(d.events.exclude(action__in=("receive", "assess")).order_by("id")[:4])
+        assert [e.action for e in steps] == ["accept", "inform", "session", "agreement"]
+        assert len({e.at for e in steps}) == 1 and {e.actor for e in steps} == {d.lead.user}
     assert Dispute.objects.filter(grade="major").exists() and Dispute.objects.exclude(flags=[]).exists()
 
 

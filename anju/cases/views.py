@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,7 +50,7 @@ from anju.cases.models import (
     Unit,
     UnitKind,
 )
-from anju.core import scope
+from anju.core import scope, timeline
 from anju.core.errors import ActionError
 from anju.core.roles import Perm, Role
 from anju.disputes import queries as dispute_queries
@@ -274,10 +275,8 @@ def _event_detail(event, names: dict) -> str:
     return ""
 
 
-def _actor(event) -> str:
-    if event.actor is not None:
-        return str(event.actor)
-    return {"system": _("System"), "public": _("The reporter, through their link")}.get(event.username, event.username)
+# Who a step without an account was taken by.
+_ACTOR_NAMES = {"system": gettext_lazy("System"), "public": gettext_lazy("The reporter, through their link")}
 
 
 def timeline_rows(case: Case) -> list[dict]:
@@ -291,14 +290,14 @@ def timeline_rows(case: Case) -> list[dict]:
     names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
     states = dict(State.choices)
     return [
-        {
-            "event": e,
-            "label": lifecycle.ACTION_LABELS.get(e.action) or EVENT_LABELS.get(e.action, e.action),
-            "actor": _actor(e),
-            "moved": None if e.from_state in ("", e.to_state) else (states.get(e.from_state), states.get(e.to_state)),
-            "detail": _event_detail(e, names),
-            "photos": list(e.photos.all()),
-        }
+        timeline.row(
+            e,
+            lifecycle.ACTION_LABELS.get(e.action) or EVENT_LABELS.get(e.action, e.action),
+            states,
+            _event_detail(e, names),
+            _ACTOR_NAMES,
+            photo_urls=[reverse("case_photo", args=[case.number, p.pk]) for p in e.photos.all()],
+        )
         for e in events
     ]
 

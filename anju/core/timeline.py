@@ -72,3 +72,19 @@ def record(
         detail={"from": from_state, "to": obj.state, **({"data": data} if data else {})},
     )
     return event
+
+
+def row(event: TimelineEvent, label: str, states: dict, detail: str = "", names: dict | None = None, **extra) -> dict:
+    """One line of a record's timeline page: the event, what it was, who, the state change, details.
+
+    `names` reads the event's username when no account is linked ("system", "public"...).
+    `extra` carries what one kind of record adds (a case's photo links).
+    """
+    if event.actor is not None:
+        actor = str(event.actor)
+    else:
+        actor = (names or {}).get(event.username, event.username)
+    moved = None
+    if event.from_state not in ("", event.to_state):
+        moved = (states.get(event.from_state), states.get(event.to_state))
+    return {"event": event, "label": label, "actor": actor, "moved": moved, "detail": detail, **extra}

@@ -440,6 +440,12 @@ class Life:
         t = plan.received + timedelta(minutes=self.rng.uniform(20, 600))
         if plan.on_spot:
             t = plan.received + timedelta(minutes=self.rng.uniform(20, 90))
+        if self.settled_at_the_scene(plan) and self.at(t):
+            agreement = self.agreement(t, dispute, plan, home, other)
+            session = self.minutes(t, dispute, "agreement")
+            records.settle_on_spot(self.mediator(dispute), dispute, {"session": session, "agreement": agreement}, now=t)
+            self.after_agreement(t, dispute, plan, len(agreement["terms"]))
+            return dispute
         if plan.outcome == Outcome.DECLINED:
             self.step(
                 t, dispute, "decline", reason="不属于人民调解受理范围", other_routes="可向人民法院起诉或申请劳动仲裁"
@@ -493,50 +499,61 @@ class Life:
         """Who takes the step: the dispute's lead (the system when it has none), so the timeline names them."""
         return dispute.lead.user if dispute.lead_id and dispute.lead.user_id else None
 
+    @staticmethod
+    def settled_at_the_scene(plan: Plan) -> bool:
+        """An officer's dispute agreed at the first meeting, without delay: recorded in one go (出门一把抓)."""
+        plain = not (plan.escalations or plan.stall or plan.until) and plan.sessions == 1
+        return plan.on_spot and plain and plan.outcome == Outcome.AGREEMENT
+
     def session(self, moment, dispute, outcome) -> bool:
         """Minutes of one session at `moment`, if it happens; whether it did."""
         if not self.at(moment, dispute):
             return False
-        lead = dispute.lead.name if dispute.lead_id else ""
-        records.record_session(
-            self.mediator(dispute),
-            dispute,
-            {
-                "at": moment,
-                "outcome": outcome,
-                "place": dispute.room.name if dispute.room_id else dispute.address,
-                "mediators": lead or (dispute.room.name if dispute.room_id else "现场民警"),
-                "attendees": "、".join(p.name for p in dispute.parties.all()),
-                "minutes": {
-                    "continue": "双方陈述各自诉求，调解员释法说理，约定下次继续调解。",
-                    "failed": "经多次调解，双方仍各执己见，无法达成一致。",
-                    "agreement": "经调解员耐心疏导，双方互谅互让，达成一致意见。",
-                }[outcome],
-            },
-            now=moment,
-        )
+        records.record_session(self.mediator(dispute), dispute, self.minutes(moment, dispute, outcome), now=moment)
         return True
 
-    def agree(self, t: datetime, dispute: Dispute, plan: Plan, home: Home, other: Home) -> None:
-        """The agreement, its terms performed (or not), the follow-up, court confirmation and closing."""
+    @staticmethod
+    def minutes(moment, dispute: Dispute, outcome: str) -> dict:
+        """What a session at `moment` with this `outcome` records."""
+        lead = dispute.lead.name if dispute.lead_id else ""
+        return {
+            "at": moment,
+            "outcome": outcome,
+            "place": dispute.room.name if dispute.room_id else dispute.address,
+            "mediators": lead or (dispute.room.name if dispute.room_id else "现场民警"),
+            "attendees": "、".join(p.name for p in dispute.parties.all()),
+            "minutes": {
+                "continue": "双方陈述各自诉求，调解员释法说理，约定下次继续调解。",
+                "failed": "经多次调解，双方仍各执己见，无法达成一致。",
+                "agreement": "经调解员耐心疏导，双方互谅互让，达成一致意见。",
+            }[outcome],
+        }
+
+    def agreement(self, t: datetime, dispute: Dispute, plan: Plan, home: Home, other: Home) -> dict:
+        """The agreement made at `t`: the respondent pays or repairs; sometimes the applicant lets it rest."""
         made = timezone.localdate(t)
         terms = [{"obligor": other.name, "text": f"{CLAIMS[plan.kind]}，按约定履行", "due_on": made + 7 * DAY}]
         if self.rng.random() < 0.4:
             terms.append({"obligor": home.name, "text": "不再就此事追究对方责任", "due_on": made + 14 * DAY})
-        records.save_agreement(
-            self.mediator(dispute),
-            dispute,
-            {
-                "deadline": made + 14 * DAY,
-                "facts": dispute.facts,
-                "responsibilities": "双方各自承担相应责任。",
-                "method": "当面履行，调解员见证",
-                "signed_on": made,
-                "court_confirmation": plan.court,
-                "terms": terms,
-            },
-            now=t,
-        )
+        return {
+            "deadline": made + 14 * DAY,
+            "facts": dispute.facts,
+            "responsibilities": "双方各自承担相应责任。",
+            "method": "当面履行，调解员见证",
+            "signed_on": made,
+            "court_confirmation": plan.court,
+            "terms": terms,
+        }
+
+    def agree(self, t: datetime, dispute: Dispute, plan: Plan, home: Home, other: Home) -> None:
+        """The agreement, then what follows it."""
+        agreement = self.agreement(t, dispute, plan, home, other)
+        records.save_agreement(self.mediator(dispute), dispute, agreement, now=t)
+        self.after_agreement(t, dispute, plan, len(agreement["terms"]))
+
+    def after_agreement(self, t: datetime, dispute: Dispute, plan: Plan, terms: int) -> None:
+        """Court confirmation, the terms performed (or not), the follow-up and closing."""
+        made = timezone.localdate(t)
         self.totals["agreements"] += 1
         if plan.court and self.at(t + 3 * DAY):
             records.apply_court(
@@ -549,7 +566,7 @@ class Life:
                 answer = {"answer": "confirmed", "answered_on": made + 10 * DAY}
                 records.court_answer(self.mediator(dispute), dispute, answer, now=t + 10 * DAY)
                 self.totals["court confirmed"] += 1
-        for order in range(1, len(terms) + 1):
+        for order in range(1, terms + 1):
             moment = t + timedelta(days=self.rng.uniform(1, 6 if order == 1 else 13))
             if not self.at(moment, dispute):
                 return

@@ -324,6 +324,11 @@ class AgreementIn(Schema):
     terms: list[TermIn] = []
 
 
+class OnSpotIn(Schema):
+    session: SessionIn = Field(..., description="the session held at the scene (its outcome is the agreement)")
+    agreement: AgreementIn
+
+
 class TermStateIn(Schema):
     state: str = Field(..., description="done or breached")
     note: str = ""
@@ -619,9 +624,13 @@ def assess(request, number: str, payload: RiskIn):
 def session(request, number: str, payload: SessionIn):
     """Minutes of a mediation session (调解笔录), with the risk re-assessed."""
     d = queries.get_dispute(request.user, number)
+    return Status(201, _session(records.record_session(request.user, d, _session_data(payload))))
+
+
+def _session_data(payload: SessionIn) -> dict:
     data = payload.dict(exclude={"risk"})
     data["risk"] = payload.risk.dict(exclude_none=True) if payload.risk else {}
-    return Status(201, _session(records.record_session(request.user, d, data)))
+    return data
 
 
 @router.post("/disputes/{number}/agreement", response={201: AgreementOut})
@@ -629,6 +638,15 @@ def agreement(request, number: str, payload: AgreementIn):
     """A new version of the mediation agreement (调解协议书); the first concludes the mediation."""
     d = queries.get_dispute(request.user, number)
     return Status(201, _agreement(records.save_agreement(request.user, d, payload.dict())))
+
+
+@router.post("/disputes/{number}/settled-on-spot", response={201: AgreementOut})
+def settled_on_spot(request, number: str, payload: OnSpotIn):
+    """出门一把抓: a dispute taken on the spot, settled there: accepted, the parties informed, the session
+    and the agreement recorded in one go, or nothing when any part is refused."""
+    d = queries.get_dispute(request.user, number)
+    data = {"session": _session_data(payload.session), "agreement": payload.agreement.dict()}
+    return Status(201, _agreement(records.settle_on_spot(request.user, d, data)))
 
 
 @router.get("/disputes/{number}/agreement.pdf")

@@ -239,6 +239,17 @@ class SessionForm(RiskFields):
         return {**data, "risk": {**self.risk(), "note": self.cleaned_data["risk_note"]}}
 
 
+class OnSpotSessionForm(SessionForm):
+    """The session held at the scene: its outcome is the agreement recorded with it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["outcome"]
+
+    def clean(self):
+        return {**super().clean(), "outcome": SessionOutcome.AGREEMENT}
+
+
 class RiskForm(RiskFields):
     note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=textarea(2))
 

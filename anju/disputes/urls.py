@@ -17,6 +17,7 @@ urlpatterns = [
     path("disputes/<str:number>/act/", views.dispute_act, name="dispute_act"),
     path("disputes/<str:number>/agreement/", views.dispute_agreement, name="dispute_agreement"),
     path("disputes/<str:number>/term/", views.dispute_term, name="dispute_term"),
+    path("disputes/<str:number>/on-spot/", views.dispute_on_spot, name="dispute_on_spot"),
     path("disputes/<str:number>/agreement.pdf", views.agreement_pdf, name="dispute_agreement_pdf"),
     path("disputes/<str:number>/dossier.pdf", views.dossier_pdf, name="dispute_dossier_pdf"),
     *(

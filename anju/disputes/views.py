@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from anju.cases import queries as case_queries
 from anju.cases.forms import error_text
 from anju.cases.models import Supervision
-from anju.core import audit, scope
+from anju.core import audit, scope, timeline
 from anju.core.errors import ActionError, InvalidField
 from anju.core.roles import Perm, Role
 from anju.disputes import documents, queries
@@ -38,6 +38,7 @@ from anju.disputes.forms import (
     FollowUpPlanForm,
     IntakeForm,
     MediatorForm,
+    OnSpotSessionForm,
     ReviewForm,
     RiskFields,
     RiskForm,
@@ -296,6 +297,10 @@ def _event_detail(event, names: dict) -> str:
     return ""
 
 
+# Who a step without an account was taken by.
+_ACTOR_NAMES = {"system": gettext_lazy("System")}
+
+
 def timeline_rows(dispute: Dispute) -> list[dict]:
     """The dispute's events with their label, actor, state change and details, for the timeline."""
     events = list(dispute.events.select_related("actor"))
@@ -306,13 +311,7 @@ def timeline_rows(dispute: Dispute) -> list[dict]:
     names = dict(Mediator.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
     states = dict(State.choices)
     return [
-        {
-            "event": e,
-            "label": procedure.EVENT_LABELS.get(e.action, e.action),
-            "actor": str(e.actor) if e.actor is not None else (_("System") if e.username == "system" else e.username),
-            "moved": None if e.from_state in ("", e.to_state) else (states.get(e.from_state), states.get(e.to_state)),
-            "detail": _event_detail(e, names),
-        }
+        timeline.row(e, procedure.EVENT_LABELS.get(e.action, e.action), states, _event_detail(e, names), _ACTOR_NAMES)
         for e in events
     ]
 
@@ -332,6 +331,12 @@ def _record_forms(user, d: Dispute, bound: dict) -> dict:
             initial={**RiskFields.initial_of(d), "at": timezone.localtime().replace(second=0, microsecond=0)},
             prefix="session",
         )
+    if d.state == State.RECEIVED and d.level == Level.ON_SPOT:
+        offered["on_spot"] = OnSpotSessionForm(
+            initial={**RiskFields.initial_of(d), "at": timezone.localtime().replace(second=0, microsecond=0)},
+            prefix="session",
+        )
+        offered["on_spot_agreement"] = AgreementForm(prefix="agreement")
     if d.state in records.AGREEMENT_STATES and d.sessions.exists():
         initial = {}
         if agreement is not None:
@@ -403,7 +408,9 @@ def _dispute_page(request, d: Dispute, status: int = 200, bound: dict | None = N
         "timeline": timeline_rows(d),
         "step_forms": step_forms,
         "forms": forms,
-        "term_rows": (bound.get("terms") or term_forms(agreement=agreement)) if "agreement" in forms else [],
+        "term_rows": (bound.get("terms") or term_forms(agreement=agreement))
+        if {"agreement", "on_spot"} & forms.keys()
+        else [],
         "can_settle_terms": may_mediate and d.state == State.AGREED,
         "may_mediate": may_mediate,
     }
@@ -547,6 +554,32 @@ def dispute_agreement(request, number):
         bound={"agreement": form, "terms": rows},
         rows={"terms": filled},
     )
+
+
+@login_required
+@require_POST
+def dispute_on_spot(request, number):
+    """Record a dispute taken on the spot as settled there: the session and the agreement in one form."""
+    user = request.user
+    d = queries.get_dispute(user, number)
+    session = OnSpotSessionForm(request.POST, prefix="session")
+    form = AgreementForm(request.POST, prefix="agreement")
+    rows = term_forms(request.POST)
+    bound = {"on_spot": session, "on_spot_agreement": form, "terms": rows}
+    if not all([session.is_valid(), form.is_valid(), *(r.is_valid() for r in rows)]):
+        return _invalid(request, d, session if session.errors else form, "on_spot", bound)
+    filled = [r for r in rows if not r.is_empty()]
+    data = {"session": session.payload(), "agreement": form.payload([r.cleaned_data for r in filled])}
+    try:
+        records.settle_on_spot(user, d, data)
+    except InvalidField as exc:
+        part, _dot, field = exc.field.partition(".")
+        _put_back(InvalidField(field, str(exc)), session if part == "session" else form, {"terms": filled})
+        return _refused(request, d, exc, bound)
+    except (ActionError, PermissionDenied) as exc:
+        return _refused(request, d, exc, bound)
+    messages.success(request, _("The dispute was recorded as settled at the scene."))
+    return redirect(d)
 
 
 @login_required

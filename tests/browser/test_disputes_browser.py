@@ -159,6 +159,34 @@ def test_room_mediator_mediates_to_an_agreement_and_its_pdf(page, mediation, tak
     assert js_errors == []
 
 
+def test_officer_records_a_dispute_settled_at_the_scene(page, mediation, take_in, js_errors):  # noqa: F811
+    officer = mediation["people"]["officer"]
+    dispute = take_in(actor=officer, source="police", incident_number="110-20261123-0042", on_spot=True)
+    sign_in(page, officer)
+    open_dispute(page, dispute)
+    form = page.locator("#rec-on_spot")
+    form.locator("summary").click()
+    form.locator("[name=session-place]").fill("事发楼道")
+    form.locator("[name=session-attendees]").fill("张三、李四")
+    form.locator("[name=session-minutes]").fill("民警现场调解，李四同意赔偿。")
+    form.locator("[name=agreement-facts]").fill("302室漏水致202室天花板受损。")
+    form.locator("[name=agreement-responsibilities]").fill("李四负主要责任。")
+    form.locator("[name=agreement-method]").fill("现场支付")
+    form.locator("[name=agreement-deadline]").fill((timezone.localdate() + timedelta(days=3)).isoformat())
+    form.locator("[name=term0-obligor]").fill("李四")
+    form.locator("[name=term0-text]").fill("当场赔偿张三维修费800元")
+    form.locator("button[data-record=on_spot]").click()
+    expect(page.locator(".alert-ok").first).to_have_text(zh("The dispute was recorded as settled at the scene."))
+    expect(page.locator("#dispute-state")).to_have_attribute("data-state", State.AGREED)
+    expect(page.locator("#terms tr[data-term='1']")).to_contain_text("当场赔偿张三维修费800元")
+    expect(page.locator("#rec-on_spot")).to_have_count(0)
+    for action in ("accept", "inform", "session", "agreement"):
+        expect(page.locator(f"#timeline li[data-action={action}]")).to_have_count(1)
+    dispute.refresh_from_db()
+    assert (dispute.state, dispute.settled_level) == (State.AGREED, "on_spot")
+    assert js_errors == []
+
+
 def test_a_refused_step_says_why_and_changes_nothing(page, mediation, take_in, js_errors):  # noqa: F811
     dispute = take_in()
     sign_in(page, mediation["people"]["room_mediator"])

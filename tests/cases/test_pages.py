@@ -477,6 +477,17 @@ def test_photos_are_served_only_to_those_who_may_read_the_case(desks, worker, ou
     assert login(worker).get(reverse("case_photo", args=[case.number, elsewhere.pk])).status_code == 404
 
 
+
+def test_a_steps_photos_show_on_its_line_of_the_timeline(desks, worker):
+    case, _ = report(worker)
+    event = actions.transition(desks["community"], case, "accept")
+    photo = CasePhoto.objects.create(case=case, event=event, file=SimpleUploadedFile("p.png", png()))
+    page = login(desks["community"]).get(f"/cases/{case.number}/").content.decode()
+    line = page[page.index('data-action="accept"') :]
+    line = line[: line.index("</li>")]
+    url = reverse("case_photo", args=[case.number, photo.pk])
+    assert f'href="{url}"' in line and f'src="{url}"' in line
+
 # --- Supervision -----------------------------------------------------------------------------------
 
 

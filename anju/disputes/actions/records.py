@@ -18,6 +18,7 @@ from anju.disputes.models import (
     Dispute,
     FollowUp,
     FollowUpMethod,
+    Level,
     Outcome,
     Session,
     SessionOutcome,
@@ -115,8 +116,10 @@ def clean_terms(rows, deadline: date) -> list[Term]:
         terms.append(
             Term(
                 order=i + 1,
-                obligor=_text(row, "obligor", _("Name who performs the term."), 120),
-                text=_text(row, "text", _("Write the term.")),
+                obligor=procedure.required(row.get("obligor"), f"{field}.obligor", _("Name who performs the term."))[
+                    :120
+                ],
+                text=procedure.required(row.get("text"), f"{field}.text", _("Write the term.")),
                 due_on=due,
             )
         )
@@ -163,6 +166,43 @@ def save_agreement(actor, dispute: Dispute, data: dict, now=None) -> Agreement:
         procedure.record_event(d, actor, "agreement", before, data={"version": version, "terms": len(terms)}, now=now)
     dispute.refresh_from_db()
     return agreement
+
+
+def settle_on_spot(actor, dispute: Dispute, data: dict, now=None) -> Agreement:
+    """出门一把抓: the officer who took a dispute on the spot records it settled there, in one go.
+
+    The steps are the ordinary ones (accept, inform the parties, the session's minutes, the
+    agreement), so the dossier reads as if each had been taken in turn; `data` holds "session" and
+    "agreement" as those steps take them. A refusal names its field under its part
+    ("session.minutes", "agreement.terms[0].text") and takes back every step.
+    """
+    procedure.require(actor, dispute)
+    now = now or timezone.now()
+    session = data.get("session") if isinstance(data.get("session"), dict) else {}
+    agreement = data.get("agreement") if isinstance(data.get("agreement"), dict) else {}
+    try:
+        with transaction.atomic():
+            d = procedure.locked(dispute)
+            if d.level != Level.ON_SPOT:
+                raise Conflict(_("Only a dispute taken on the spot can be recorded as settled at the scene."))
+            procedure.expect(d, "accept")
+            procedure.transition(actor, dispute, "accept", now=now)
+            procedure.transition(actor, dispute, "inform", now=now)
+            outcome = {"outcome": SessionOutcome.AGREEMENT}
+            _part("session", lambda: record_session(actor, dispute, {**session, **outcome}, now))
+            return _part("agreement", lambda: save_agreement(actor, dispute, agreement, now))
+    except Exception:
+        # The steps taken before the refusal moved `dispute` in memory; the database has none of them.
+        dispute.refresh_from_db()
+        raise
+
+
+def _part(name: str, write):
+    """Run the write of one part of a larger form, its refusal naming the field under the part."""
+    try:
+        return write()
+    except InvalidField as exc:
+        raise InvalidField(f"{name}.{exc.field}", str(exc)) from exc
 
 
 def current_agreement(dispute: Dispute) -> Agreement | None:
