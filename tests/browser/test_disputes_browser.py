@@ -24,7 +24,7 @@ from anju.disputes.actions.procedure import ACTION_LABELS
 from anju.disputes.models import Dispute, State
 from tests.browser.test_cases_browser import wait_for_case_map
 from tests.browser.test_pages import path_is, sign_in, sign_out, zh
-from tests.disputes.conftest import _quick_passwords, mediation, take_in  # noqa: F401 (fixtures)
+from tests.disputes.conftest import TO_AGREEMENT, _quick_passwords, mediation, take_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -147,15 +147,7 @@ def test_room_mediator_mediates_to_an_agreement_and_its_pdf(page, mediation, tak
 
     dispute.refresh_from_db()
     assert (dispute.state, dispute.outcome) == (State.AGREED, "agreement")
-    assert list(dispute.events.values_list("action", flat=True)) == [
-        "receive",
-        "accept",
-        "inform",
-        "investigate",
-        "session",
-        "assess",
-        "agreement",
-    ]
+    assert list(dispute.events.values_list("action", flat=True)) == TO_AGREEMENT
     assert js_errors == []
 
 

@@ -477,7 +477,6 @@ def test_photos_are_served_only_to_those_who_may_read_the_case(desks, worker, ou
     assert login(worker).get(reverse("case_photo", args=[case.number, elsewhere.pk])).status_code == 404
 
 
-
 def test_a_steps_photos_show_on_its_line_of_the_timeline(desks, worker):
     case, _ = report(worker)
     event = actions.transition(desks["community"], case, "accept")
@@ -487,6 +486,7 @@ def test_a_steps_photos_show_on_its_line_of_the_timeline(desks, worker):
     line = line[: line.index("</li>")]
     url = reverse("case_photo", args=[case.number, photo.pk])
     assert f'href="{url}"' in line and f'src="{url}"' in line
+
 
 # --- Supervision -----------------------------------------------------------------------------------
 

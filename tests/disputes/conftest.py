@@ -8,6 +8,10 @@ from anju.disputes.actions import intake, setup
 from tests.cases.conftest import DISTRICT, OWN_COMMUNITY, OWN_POINT, OWN_STREET, at  # noqa: F401
 from tests.conftest import OWN_GRID  # noqa: F401
 
+# The timeline of a dispute mediated to an agreement in a room, then performed, visited and closed.
+TO_AGREEMENT = ["receive", "accept", "inform", "investigate", "session", "assess", "agreement"]
+TO_CLOSING = [*TO_AGREEMENT, "term", "follow_up", "close"]
+
 
 @pytest.fixture(autouse=True)
 def _quick_passwords(settings):

@@ -11,7 +11,7 @@ from anju.core.roles import Role
 from anju.disputes.actions import procedure, setup
 from anju.disputes.models import Mediator
 from tests.conftest import OTHER_GRID, token_client
-from tests.disputes.conftest import DISTRICT, dispute_data
+from tests.disputes.conftest import DISTRICT, TO_CLOSING, dispute_data
 
 pytestmark = pytest.mark.django_db
 
@@ -118,18 +118,7 @@ def test_a_dispute_from_intake_to_closing(mediation):
         "room",
         False,
     )
-    assert [e["action"] for e in seen["events"]] == [
-        "receive",
-        "accept",
-        "inform",
-        "investigate",
-        "session",
-        "assess",
-        "agreement",
-        "term",
-        "follow_up",
-        "close",
-    ]
+    assert [e["action"] for e in seen["events"]] == TO_CLOSING
     assert [a["context"] for a in seen["assessments"]] == ["intake", "session"]
     assert seen["agreement"]["terms"][0]["note"] == "已付清" and seen["follow_ups"][0]["method"] == "phone"
     assert seen["parties"][0]["phone"] == "13800000001" and seen["actions"] == []

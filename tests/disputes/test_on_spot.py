@@ -13,11 +13,12 @@ from anju.core.models import AuditEvent
 from anju.disputes.actions import records
 from anju.disputes.models import Level, Outcome, State
 from tests.conftest import login, token_client
+from tests.disputes.conftest import TO_AGREEMENT
 from tests.disputes.test_api import SESSION, agreement_body, ok, post
 from tests.registry.test_pages import element, flashed
 
 # What one settlement at the scene leaves on the timeline, in the order of the ordinary steps.
-STEPS = ["receive", "accept", "inform", "session", "assess", "agreement"]
+STEPS = [s for s in TO_AGREEMENT if s != "investigate"]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from anju.core.errors import Conflict, InvalidField
 from anju.core.models import Notification
 from anju.disputes.actions import procedure, records
 from anju.disputes.models import Level, State
-from tests.disputes.conftest import at
+from tests.disputes.conftest import TO_CLOSING, at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,18 +60,7 @@ def test_ordinary_dispute_goes_to_the_community_room_and_runs_to_closing(take_in
     procedure.transition(mediator, d, "close", now=at(2026, 12, 5, 9))
     assert d.state == State.CLOSED
     actions = list(d.events.values_list("action", flat=True))
-    assert actions == [
-        "receive",
-        "accept",
-        "inform",
-        "investigate",
-        "session",
-        "assess",
-        "agreement",
-        "term",
-        "follow_up",
-        "close",
-    ]
+    assert actions == TO_CLOSING
 
 
 def test_grave_dispute_alerts_chief_and_street_and_goes_to_joint_mediation(take_in, mediation):
