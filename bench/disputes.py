@@ -20,7 +20,9 @@ same database finds the disputes there and only measures. Then, with a warm cach
   user object as a request has;
 * detail read: `queries.get_dispute`, `queries.parties`, the timeline and the agreement in force with its
   terms, for the district admin on random disputes;
-* indicators: `indicators.figures` for the whole district over the last 365 days, by street.
+* indicators: `indicators.figures` for the whole district over the last 365 days, by street;
+* documents: the agreement PDF and the dossier PDF of closed, agreed disputes taken through the actions
+  (WeasyPrint, Noto CJK subset embedded), the first render of each warming up the fonts.
 """
 
 import argparse
@@ -309,6 +311,27 @@ def time_indicators(repeat: int) -> list[float]:
     return times[1:]
 
 
+def time_documents(n: int) -> tuple[list[float], list[float], list[int], list[int]]:
+    from anju.disputes import documents
+    from anju.disputes.actions import records
+    from anju.disputes.models import Dispute, Outcome, State
+
+    agreed = Dispute.objects.filter(state=State.CLOSED, outcome=Outcome.AGREEMENT).exclude(sessions=None).distinct()
+    chosen = list(agreed.order_by("pk")[: n + 1])
+    agreement_times, dossier_times, agreement_sizes, dossier_sizes = [], [], [], []
+    for d in chosen:
+        t0 = time.perf_counter()
+        paper = documents.agreement_pdf(records.current_agreement(d))
+        agreement_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        dossier = documents.dossier_pdf(d)
+        dossier_times.append(time.perf_counter() - t0)
+        agreement_sizes.append(len(paper))
+        dossier_sizes.append(len(dossier))
+    # The first of each warms up (fonts, templates).
+    return agreement_times[1:], dossier_times[1:], agreement_sizes[1:], dossier_sizes[1:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--disputes", type=int, default=100_000, help="background disputes stored in bulk")
@@ -318,6 +341,7 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=200, help="disputes recorded through record_dispute")
     parser.add_argument("--reads", type=int, default=200, help="list and detail reads per user")
     parser.add_argument("--indicators", type=int, default=5, help="repetitions of the indicators")
+    parser.add_argument("--documents", type=int, default=20, help="disputes whose agreement and dossier are printed")
     args = parser.parse_args()
     if not os.environ.get("ANJU_DATABASE_URL", "").startswith("postgres"):
         parser.error("set ANJU_DATABASE_URL to the PostgreSQL benchmark database")
@@ -339,6 +363,10 @@ def main() -> None:
     print(f"  detail          {percentiles(time_detail(args.reads, rng))}")
     print(f"\nindicators, whole district, last 365 days by street ({args.indicators} runs)")
     print(f"  figures         {percentiles(time_indicators(args.indicators))}")
+    agreements, dossiers, paper_sizes, dossier_sizes = time_documents(args.documents)
+    print(f"\ndocuments, closed agreed disputes ({len(dossiers)} each)")
+    for name, times, sizes in (("agreement PDF", agreements, paper_sizes), ("dossier PDF", dossiers, dossier_sizes)):
+        print(f"  {name:<15} {percentiles(times)}  (mean {sum(sizes) / len(sizes) / 1024:.0f} KB)")
 
 
 if __name__ == "__main__":
