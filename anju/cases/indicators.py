@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWee
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from anju.cases.models import STAGE_OF, Case, Category, Rating, State, Unit
 from anju.core import audit, scope
@@ -80,24 +80,39 @@ class Figure:
 def definitions() -> list[Figure]:
     """Every indicator in display order, with its precise definition (the docs repeat these)."""
     return [
-        Figure("reported", _("Reported"), COUNT, _("Cases reported in the period (reported_at in [from, to)).")),
-        Figure("registered", _("Registered"), COUNT, _("Of those, cases registered (立案): registered_at set.")),
+        Figure(
+            "reported",
+            pgettext("case figure", "Reported"),
+            COUNT,
+            _("Cases reported in the period (reported_at in [from, to))."),
+        ),
+        Figure(
+            "registered",
+            pgettext("case figure", "Registered"),
+            COUNT,
+            _("Of those, cases registered (立案): registered_at set."),
+        ),
         Figure(
             "dispatched",
-            _("Dispatched"),
+            pgettext("case figure", "Dispatched"),
             COUNT,
             _("Cases dispatched at least once: dispatched_at set (escalation or reopening keep it)."),
         ),
         Figure(
             "handled",
-            _("Handled"),
+            pgettext("case figure", "Handled"),
             COUNT,
             _(
                 "Dispatched cases reported back at least once: handled_at set, or a report-back on record "
                 "(handle_late set; kept through rework and reopening), or in state reported back, checked or closed."
             ),
         ),
-        Figure("closed", _("Closed"), COUNT, _("Cases in state closed now (a reopened case is not closed).")),
+        Figure(
+            "closed",
+            pgettext("case figure", "Closed"),
+            COUNT,
+            _("Cases in state closed now (a reopened case is not closed)."),
+        ),
         Figure(
             "dispatch_on_time_rate",
             _("On-time dispatch"),

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from anju.cases import indicators
 from anju.core import scope
@@ -109,6 +110,7 @@ def _render(request, place, form: IndicatorsForm):
         "choices": _choices(user, place),
         "trail": geo_queries.visible_divisions(user).filter(path__in=scope.ancestors(place.path)).order_by("path"),
         "definitions": definitions,
+        "meanings": [(f.heading, f.definition) for f in definitions],
     }
     if form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
@@ -142,8 +144,8 @@ def _render(request, place, form: IndicatorsForm):
                     "series": chart_series,
                     "labels": {
                         "composite": str(_("Composite score")),
-                        "reported": str(_("Reported")),
-                        "closed": str(_("Closed")),
+                        "reported": pgettext("case figure", "Reported"),
+                        "closed": pgettext("case figure", "Closed"),
                     },
                 },
             }

@@ -81,7 +81,12 @@ def definitions() -> list[Figure]:
             COUNT,
             _("Disputes received in the period (received_at in [from, to))."),
         ),
-        Figure("accepted", _("Accepted"), COUNT, _("Of those, disputes accepted for mediation (accepted_at set).")),
+        Figure(
+            "accepted",
+            pgettext("dispute figure", "Accepted"),
+            COUNT,
+            _("Of those, disputes accepted for mediation (accepted_at set)."),
+        ),
         Figure(
             "concluded",
             _("Concluded"),
@@ -89,7 +94,12 @@ def definitions() -> list[Figure]:
             _("Disputes whose mediation ended in an agreement or a termination (declined and referred are not)."),
         ),
         Figure("settled", _("Settled"), COUNT, _("Concluded disputes whose outcome is an agreement.")),
-        Figure("terminated", _("Terminated"), COUNT, _("Concluded disputes whose mediation was terminated.")),
+        Figure(
+            "terminated",
+            pgettext("dispute figure", "Terminated"),
+            COUNT,
+            _("Concluded disputes whose mediation was terminated."),
+        ),
         Figure("success_rate", _("Success rate"), RATE, _("Settled / concluded.")),
         Figure(
             "within_period",

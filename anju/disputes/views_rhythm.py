@@ -96,6 +96,7 @@ def _figures_page(request, form: FiguresForm, quarter_form: QuarterForm | None =
         "quarter_form": quarter_form
         or QuarterForm(initial={"year": today.year, "quarter": (today.month - 1) // 3 + 1}),
         "definitions": definitions,
+        "meanings": [(f.heading, f.definition) for f in definitions],
     }
     if form.is_valid():
         data = form.cleaned_data

@@ -337,6 +337,11 @@ def test_page(loop, desks, make_user):
     # Best composite first; the grid with nothing dispatched (no score) last.
     assert [r["key"] for r in page.context["table"]] == [OWN_GRID, NEIGHBOUR_GRID]
     assert f"?division={NEIGHBOUR_GRID}&amp;period=custom" in text
+    # Headings read as counts in Chinese, not as the case states of the same English words.
+    assert text.count('id="definitions"') == 1
+    for heading in ("上报数", "立案数", "派遣数", "处置数", "结案数"):
+        assert f"<tr><th>{heading}</th><td>" in text, heading
+    assert "<tr><th>已结案</th>" not in text
 
     assert client.get("/cases/indicators/").status_code == 200
     # Dates without a named period count as a custom period.

@@ -222,7 +222,9 @@ def test_page_and_xlsx(scenario, mediation):
     client = login(mediation["people"]["street"])
     page = client.get(f"/disputes/figures/?period=custom&{PERIOD}&by=level")
     assert page.status_code == 200
-    assert "75.0%" in page.content.decode()
+    text = page.content.decode()
+    assert "75.0%" in text and text.count('id="definitions"') == 1
+    assert "<tr><th>受理数</th><td>" in text and "<tr><th>终止调解数</th><td>" in text
     assert client.get("/disputes/figures/?by=house").status_code == 400
     answer = client.get(f"/disputes/figures.xlsx?{PERIOD}&by=level")
     assert answer.status_code == 200

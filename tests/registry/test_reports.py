@@ -315,6 +315,7 @@ def test_quality_page(people, registry):
     assert page.status_code == 200
     text = page.content.decode()
     assert "辽宁路街道" in text and "?division=370203005011" in text and "—" in text and "75.0%" in text
+    assert text.count('id="definitions"') == 1 and "<tr><th>90 天内核实</th><td>" in text
     answer = client.get("/registry/quality/quarterly.xlsx?division=370203005&year=2026&quarter=5")
     assert answer.status_code == 400
     today = timezone.localdate()
