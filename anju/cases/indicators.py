@@ -168,15 +168,20 @@ def definitions() -> list[Figure]:
                 "hours); a reworked case counts from its dispatch to its latest report-back."
             ),
         ),
-        Figure("rated", _("Rated"), COUNT, _("Closed cases the reporter rated 1-5.")),
-        Figure("satisfied", _("Satisfied"), COUNT, _("Rated cases with a score of 4 or 5.")),
+        Figure("rated", pgettext("case figure", "Rated"), COUNT, _("Closed cases the reporter rated 1-5.")),
+        Figure("satisfied", pgettext("case figure", "Satisfied"), COUNT, _("Rated cases with a score of 4 or 5.")),
         Figure(
             "no_rating",
-            _("No rating"),
+            pgettext("case figure", "No rating"),
             COUNT,
             _("Closed cases left unrated for 3 days: counted apart, never as satisfied."),
         ),
-        Figure("awaiting_rating", _("Awaiting rating"), COUNT, _("Closed cases still inside the 3 rating days.")),
+        Figure(
+            "awaiting_rating",
+            pgettext("case figure", "Awaiting rating"),
+            COUNT,
+            _("Closed cases still inside the 3 rating days."),
+        ),
         Figure(
             "satisfaction_rate",
             _("Satisfaction"),

@@ -265,9 +265,6 @@ class AgreementForm(forms.Form):
     signed_on = forms.DateField(label=_("Signed on"), required=False, widget=date_input())
     court_confirmation = forms.BooleanField(label=_("The parties will apply for court confirmation"), required=False)
 
-    def payload(self, terms: list[dict]) -> dict:
-        return {**self.cleaned_data, "terms": terms}
-
 
 class TermForm(forms.Form):
     obligor = forms.CharField(label=_("Who performs"), max_length=120, required=False)
@@ -287,6 +284,24 @@ def term_forms(data=None, agreement=None) -> list[TermForm]:
     initial = [{"obligor": t.obligor, "text": t.text, "due_on": t.due_on} for t in terms]
     initial += [{}] * (rows - len(initial))
     return [TermForm(data, prefix=f"term{i}", initial=row) for i, row in enumerate(initial)]
+
+
+class PostedAgreement:
+    """The agreement form and its term rows as posted; empty rows are not terms."""
+
+    def __init__(self, data):
+        self.form = AgreementForm(data, prefix="agreement")
+        self.rows = term_forms(data)
+
+    def is_valid(self) -> bool:
+        return all([self.form.is_valid(), *(r.is_valid() for r in self.rows)])
+
+    def filled(self) -> list[TermForm]:
+        """The rows that hold a term, in order: a refusal's `terms[i]` counts these."""
+        return [r for r in self.rows if not r.is_empty()]
+
+    def payload(self) -> dict:
+        return {**self.form.cleaned_data, "terms": [r.cleaned_data for r in self.filled()]}
 
 
 class TermStateForm(forms.Form):

@@ -39,6 +39,7 @@ from anju.disputes.forms import (
     IntakeForm,
     MediatorForm,
     OnSpotSessionForm,
+    PostedAgreement,
     ReviewForm,
     RiskFields,
     RiskForm,
@@ -539,20 +540,18 @@ def dispute_agreement(request, number):
     """Record the agreement, or a new version of it, with its terms."""
     user = request.user
     d = queries.get_dispute(user, number)
-    form = AgreementForm(request.POST, prefix="agreement")
-    rows = term_forms(request.POST)
-    if not all([form.is_valid(), *(r.is_valid() for r in rows)]):
-        return _invalid(request, d, form, "agreement", {"terms": rows})
-    filled = [r for r in rows if not r.is_empty()]
+    posted = PostedAgreement(request.POST)
+    if not posted.is_valid():
+        return _invalid(request, d, posted.form, "agreement", {"terms": posted.rows})
     agreement = records.current_agreement(d)
     done = _("The agreement was revised.") if agreement else _("The agreement was recorded.")
     return _run(
         request,
         d,
-        lambda: records.save_agreement(user, d, form.payload([r.cleaned_data for r in filled])),
+        lambda: records.save_agreement(user, d, posted.payload()),
         done,
-        bound={"agreement": form, "terms": rows},
-        rows={"terms": filled},
+        bound={"agreement": posted.form, "terms": posted.rows},
+        rows={"terms": posted.filled()},
     )
 
 
@@ -563,18 +562,17 @@ def dispute_on_spot(request, number):
     user = request.user
     d = queries.get_dispute(user, number)
     session = OnSpotSessionForm(request.POST, prefix="session")
-    form = AgreementForm(request.POST, prefix="agreement")
-    rows = term_forms(request.POST)
-    bound = {"on_spot": session, "on_spot_agreement": form, "terms": rows}
-    if not all([session.is_valid(), form.is_valid(), *(r.is_valid() for r in rows)]):
-        return _invalid(request, d, session if session.errors else form, "on_spot", bound)
-    filled = [r for r in rows if not r.is_empty()]
-    data = {"session": session.payload(), "agreement": form.payload([r.cleaned_data for r in filled])}
+    posted = PostedAgreement(request.POST)
+    bound = {"on_spot": session, "on_spot_agreement": posted.form, "terms": posted.rows}
+    if not all([session.is_valid(), posted.is_valid()]):
+        return _invalid(request, d, session if session.errors else posted.form, "on_spot", bound)
+    data = {"session": session.payload(), "agreement": posted.payload()}
     try:
         records.settle_on_spot(user, d, data)
     except InvalidField as exc:
         part, _dot, field = exc.field.partition(".")
-        _put_back(InvalidField(field, str(exc)), session if part == "session" else form, {"terms": filled})
+        form = session if part == "session" else posted.form
+        _put_back(InvalidField(field, str(exc)), form, {"terms": posted.filled()})
         return _refused(request, d, exc, bound)
     except (ActionError, PermissionDenied) as exc:
         return _refused(request, d, exc, bound)

@@ -339,7 +339,7 @@ def test_page(loop, desks, make_user):
     assert f"?division={NEIGHBOUR_GRID}&amp;period=custom" in text
     # Headings read as counts in Chinese, not as the case states of the same English words.
     assert text.count('id="definitions"') == 1
-    for heading in ("上报数", "立案数", "派遣数", "处置数", "结案数"):
+    for heading in ("上报数", "立案数", "派遣数", "处置数", "结案数", "已评价数", "待评价数"):
         assert f"<tr><th>{heading}</th><td>" in text, heading
     assert "<tr><th>已结案</th>" not in text
 
